@@ -267,6 +267,9 @@ fn inside_convex(poly: &[(f32, f32)], x: f32, y: f32) -> bool {
 /// Grows the quad outward by `area × ratio / perimeter` with round joins (geo's buffer), and
 /// returns the grown outline's points.
 fn unclip(quad: &Quad, ratio: f32) -> Option<Vec<(f64, f64)>> {
+    // PP-OCR offsets with pyclipper, which works on integers: the corners are truncated going
+    // in and the outline rounded coming out. Doing the same keeps boxes pixel-equal to it.
+    let quad = &quad.map(|p| Point::new(p.x.trunc(), p.y.trunc()));
     let area = polygon_area(quad).abs();
     let perimeter = polygon_perimeter(quad);
     if perimeter <= 0.0 {
@@ -286,7 +289,7 @@ fn unclip(quad: &Quad, ratio: f32) -> Option<Vec<(f64, f64)>> {
         .0
         .iter()
         .max_by_key(|p| p.exterior().0.len())?;
-    Some(biggest.exterior().0.iter().map(|c| (c.x, c.y)).collect())
+    Some(biggest.exterior().0.iter().map(|c| (c.x.round(), c.y.round())).collect())
 }
 
 #[cfg(test)]

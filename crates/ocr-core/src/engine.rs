@@ -47,6 +47,8 @@ struct Candidate {
     crop_quad: Quad,
     /// Width of the crop at the rec height.
     rec_width: u32,
+    /// Size of the straightened text at page scale (width along the reading direction).
+    native: (u32, u32),
     ratio: f32,
 }
 
@@ -238,7 +240,7 @@ impl OcrEngine {
             let idx = &order[range.clone()];
             let crops: Vec<LineCrop> = idx
                 .iter()
-                .map(|&i| crop(work, &cands[i].crop_quad, cands[i].rec_width, h))
+                .map(|&i| crop(work, &cands[i], cands[i].rec_width, h))
                 .collect::<Result<_>>()?;
             let batch_w = widths[range.end - 1].max(self.cfg.rec.min_width);
             let refs: Vec<&RgbImage> = crops.iter().map(|c| &c.image).collect();
@@ -266,7 +268,7 @@ impl OcrEngine {
                     continue;
                 }
                 let to_orig = |x: f64, y: f64| {
-                    let (px, py) = crop.to_page.apply(x, y);
+                    let (px, py) = crop.page_point(x, y);
                     Point::new(px as f32 * sx, py as f32 * sy)
                 };
                 let words = word_spans(&d, batch_w, cands[i].rec_width, self.cfg.rec.word_gap)
@@ -316,7 +318,7 @@ impl OcrEngine {
                 .iter()
                 .map(|&i| {
                     let c = &cands[i];
-                    crop(work, &c.crop_quad, cls::cls_width(c.ratio), CLS_HEIGHT).map(|c| c.image)
+                    crop(work, c, cls::cls_width(c.ratio), CLS_HEIGHT).map(|c| c.image)
                 })
                 .collect::<Result<_>>()?;
             let (tensor, shape) = batch_tensor(&cls::as_refs(&crops), CLS_HEIGHT, CLS_WIDTH);
@@ -331,25 +333,27 @@ impl OcrEngine {
 }
 
 fn candidate(quad: Quad, rec_height: u32) -> Candidate {
-    let (w, h) = straightened_size(&quad);
-    let (w, h) = (w.max(1) as f32, h.max(1) as f32);
+    let (nw, nh) = straightened_size(&quad);
+    let (w, h) = (nw.max(1) as f32, nh.max(1) as f32);
     // Tall narrow boxes hold vertical text: read them turned a quarter counter-clockwise.
-    let (crop_quad, ratio) = if h / w >= 1.5 {
-        ([quad[1], quad[2], quad[3], quad[0]], h / w)
+    let (crop_quad, ratio, native) = if h / w >= 1.5 {
+        ([quad[1], quad[2], quad[3], quad[0]], h / w, (nh, nw))
     } else {
-        (quad, w / h)
+        (quad, w / h, (nw, nh))
     };
     let rec_width = ((rec_height as f32 * ratio).ceil() as u32).max(1);
     Candidate {
         quad,
         crop_quad,
         rec_width,
+        native,
         ratio,
     }
 }
 
-fn crop(work: &RgbImage, quad: &Quad, w: u32, h: u32) -> Result<LineCrop> {
-    warp_quad(work, quad, w, h)
+fn crop(work: &RgbImage, c: &Candidate, w: u32, h: u32) -> Result<LineCrop> {
+    let quad = &c.crop_quad;
+    warp_quad(work, quad, c.native, w, h)
         .or_else(|| {
             // A degenerate quad (all corners collinear): fall back to its bounding box.
             let b = BBox::around(quad);
@@ -359,7 +363,7 @@ fn crop(work: &RgbImage, quad: &Quad, w: u32, h: u32) -> Result<LineCrop> {
                 Point::new(b.x2.max(b.x1 + 1.0), b.y2.max(b.y1 + 1.0)),
                 Point::new(b.x1, b.y2.max(b.y1 + 1.0)),
             ];
-            warp_quad(work, &q, w, h)
+            warp_quad(work, &q, c.native, w, h)
         })
         .ok_or_else(|| OcrError::BadOutput {
             stage: Stage::Rec,

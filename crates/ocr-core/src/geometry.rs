@@ -133,21 +133,35 @@ pub fn straightened_size(q: &Quad) -> (u32, u32) {
 #[derive(Debug, Clone)]
 pub struct LineCrop {
     pub image: RgbImage,
-    /// Maps crop coordinates (x right, y down) to page coordinates.
-    pub to_page: Homography,
+    /// Maps straightened coordinates at the text's native scale to page coordinates.
+    to_page: Homography,
+    /// Native pixels per crop pixel, horizontally and vertically.
+    scale: (f64, f64),
 }
 
-/// Warps the region under `quad` (ordered tl, tr, br, bl) into an `out_w`×`out_h` image with
-/// bilinear sampling, replicating the border. Returns `None` for a degenerate quad.
-pub fn warp_quad(src: &RgbImage, quad: &Quad, out_w: u32, out_h: u32) -> Option<LineCrop> {
+impl LineCrop {
+    /// The page point under crop coordinates (x right, y down, in crop pixels).
+    pub fn page_point(&self, x: f64, y: f64) -> (f64, f64) {
+        self.to_page.apply(x * self.scale.0, y * self.scale.1)
+    }
+}
+
+/// Straightens the region under `quad` (ordered tl, tr, br, bl), whose text measures
+/// `native` = (w, h) pixels, into an `out_w`×`out_h` image with bilinear sampling and the
+/// border replicated. Sampling positions follow OpenCV's conventions for a perspective warp
+/// at native size followed by a resize (pixel centres at +0.5), so crops match PP-OCR's.
+/// Returns `None` for a degenerate quad.
+pub fn warp_quad(src: &RgbImage, quad: &Quad, native: (u32, u32), out_w: u32, out_h: u32) -> Option<LineCrop> {
     let (w, h) = (out_w.max(1), out_h.max(1));
-    let dst: Quad = [
+    let (nw, nh) = (native.0.max(1) as f32, native.1.max(1) as f32);
+    let rect: Quad = [
         Point::new(0.0, 0.0),
-        Point::new(w as f32, 0.0),
-        Point::new(w as f32, h as f32),
-        Point::new(0.0, h as f32),
+        Point::new(nw, 0.0),
+        Point::new(nw, nh),
+        Point::new(0.0, nh),
     ];
-    let to_page = Homography::from_quads(&dst, quad)?;
+    let to_page = Homography::from_quads(&rect, quad)?;
+    let scale = (f64::from(nw) / f64::from(w), f64::from(nh) / f64::from(h));
     let (sw, sh) = src.dimensions();
     let (max_x, max_y) = (f64::from(sw - 1), f64::from(sh - 1));
     let stride = sw as usize * 3;
@@ -155,14 +169,13 @@ pub fn warp_quad(src: &RgbImage, quad: &Quad, out_w: u32, out_h: u32) -> Option<
     let mut out = vec![0u8; w as usize * h as usize * 3];
     let hm = &to_page.0;
     for oy in 0..h {
-        // Pixel centres map through the transform as OpenCV's warpPerspective samples them.
-        let yf = f64::from(oy);
+        let v = ((f64::from(oy) + 0.5) * scale.1 - 0.5).clamp(0.0, f64::from(nh) - 1.0);
         for ox in 0..w {
-            let xf = f64::from(ox);
-            let den = hm[6] * xf + hm[7] * yf + hm[8];
+            let u = ((f64::from(ox) + 0.5) * scale.0 - 0.5).clamp(0.0, f64::from(nw) - 1.0);
+            let den = hm[6] * u + hm[7] * v + hm[8];
             let den = if den.abs() < 1e-12 { 1e-12 } else { den };
-            let sx = ((hm[0] * xf + hm[1] * yf + hm[2]) / den).clamp(0.0, max_x);
-            let sy = ((hm[3] * xf + hm[4] * yf + hm[5]) / den).clamp(0.0, max_y);
+            let sx = ((hm[0] * u + hm[1] * v + hm[2]) / den).clamp(0.0, max_x);
+            let sy = ((hm[3] * u + hm[4] * v + hm[5]) / den).clamp(0.0, max_y);
             let (x0, y0) = (sx.floor(), sy.floor());
             let (fx, fy) = ((sx - x0) as f32, (sy - y0) as f32);
             let (x0, y0) = (x0 as usize, y0 as usize);
@@ -181,7 +194,7 @@ pub fn warp_quad(src: &RgbImage, quad: &Quad, out_w: u32, out_h: u32) -> Option<
         }
     }
     let image = RgbImage::from_raw(w, h, out)?;
-    Some(LineCrop { image, to_page })
+    Some(LineCrop { image, to_page, scale })
 }
 
 #[cfg(test)]
@@ -236,10 +249,15 @@ mod tests {
             *px = image::Rgb([(x * 10) as u8, (y * 20) as u8, 7]);
         }
         let q = [p(4., 2.), p(12., 2.), p(12., 6.), p(4., 6.)];
-        let crop = warp_quad(&img, &q, 8, 4).expect("crop");
+        let crop = warp_quad(&img, &q, (8, 4), 8, 4).expect("crop");
         assert_eq!(crop.image.dimensions(), (8, 4));
         assert_eq!(crop.image.get_pixel(0, 0).0, [40, 40, 7]);
         assert_eq!(crop.image.get_pixel(7, 3).0, [110, 100, 7]);
+        assert_eq!(crop.page_point(8.0, 4.0), (12.0, 6.0));
+        // Halving: output pixel 0 samples between native pixels 0 and 1 (OpenCV's resize).
+        let half = warp_quad(&img, &q, (8, 4), 4, 2).expect("crop");
+        assert_eq!(half.image.get_pixel(0, 0).0, [45, 50, 7]);
+        assert_eq!(half.page_point(4.0, 2.0), (12.0, 6.0));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod geometry;
 pub mod image_io;
+pub mod parity;
 pub mod rec;
 pub mod resize;
 pub mod session;
