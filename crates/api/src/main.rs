@@ -18,7 +18,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run OCR over images and print one JSON line per file: pages, lines, words, timings.
+    /// Read documents (PDF pages by text layer or OCR, images by OCR) and print one JSON line
+    /// per file: pages with words, lines, the path each page took and timings.
     Ocr(ocr_cmd::OcrArgs),
 }
 

@@ -1,14 +1,16 @@
-//! `ocrlty ocr FILE...`
+//! `ocrlty ocr FILE...`: every page of every document as OCR Document pages, one JSON line per file.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
+use doc_input::PdfOptions;
 use ocr_core::{ClsMode, ModelFiles, ModelPreset, OcrConfig, OcrEngine, default_model_dir};
-use serde_json::json;
+use ocrlty::read_document;
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Args)]
 pub struct OcrEngineArgs {
@@ -57,7 +59,9 @@ impl OcrEngineArgs {
             (Some(det), Some(rec)) => ModelFiles {
                 name: format!(
                     "custom:{}",
-                    rec.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()
+                    rec.file_stem()
+                        .map(|s| s.to_string_lossy())
+                        .unwrap_or_default()
                 ),
                 det: det.clone(),
                 rec: rec.clone(),
@@ -70,9 +74,51 @@ impl OcrEngineArgs {
             models.dictionary = Some(dict.clone());
         }
         let mut cfg = OcrConfig::with_models(models);
-        cfg.cls.mode = if cfg.models.cls.is_none() { ClsMode::Off } else { self.cls };
+        cfg.cls.mode = if cfg.models.cls.is_none() {
+            ClsMode::Off
+        } else {
+            self.cls
+        };
         cfg.intra_threads = self.threads;
         Ok(cfg)
+    }
+}
+
+/// How PDFs are read.
+#[derive(Debug, Clone, Args)]
+pub struct PdfArgs {
+    /// PDFs with more pages are refused.
+    #[arg(long, env = "MAX_PAGES", default_value_t = 50)]
+    pub max_pages: usize,
+
+    /// Resolution at which PDF pages without a text layer are rendered for OCR.
+    #[arg(long, env = "PDF_DPI", default_value_t = 200.0)]
+    pub dpi: f32,
+
+    /// OCR every PDF page, even those with a text layer.
+    #[arg(long)]
+    pub no_text_layer: bool,
+
+    /// Seconds one PDF may take to read (opening and every page).
+    #[arg(long, env = "PDF_TIME_BUDGET_S", default_value_t = 60.0)]
+    pub pdf_time_budget: f64,
+}
+
+impl PdfArgs {
+    pub fn options(&self) -> anyhow::Result<PdfOptions> {
+        anyhow::ensure!(
+            self.dpi >= 36.0 && self.dpi <= 600.0,
+            "--dpi must lie between 36 and 600"
+        );
+        anyhow::ensure!(self.max_pages >= 1, "--max-pages must be at least 1");
+        Ok(PdfOptions {
+            max_pages: self.max_pages,
+            dpi: self.dpi,
+            use_text_layer: !self.no_text_layer,
+            time_budget: Duration::try_from_secs_f64(self.pdf_time_budget)
+                .context("--pdf-time-budget must be a positive number of seconds")?,
+            ..PdfOptions::default()
+        })
     }
 }
 
@@ -81,13 +127,17 @@ pub struct OcrArgs {
     #[command(flatten)]
     pub engine: OcrEngineArgs,
 
-    /// Images to read (PNG, JPEG, TIFF, WebP).
+    #[command(flatten)]
+    pub pdf: PdfArgs,
+
+    /// Documents to read: PDF (every page), PNG, JPEG, TIFF, WebP.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
 
 pub fn run(args: OcrArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.engine.config()?;
+    let pdf = args.pdf.options()?;
     let engine = OcrEngine::new(cfg).context("cannot start the OCR engine")?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -99,13 +149,32 @@ pub fn run(args: OcrArgs) -> anyhow::Result<ExitCode> {
                 failed += 1;
                 json!({"file": file, "error": {"code": "unreadable_file", "message": e.to_string()}})
             }
-            Ok(bytes) => match engine.recognize_bytes(&bytes) {
-                Ok(page) => json!({
-                    "file": file,
-                    "model": engine.info().model,
-                    "pages": [page],
-                    "elapsed_ms": t0.elapsed().as_secs_f64() * 1e3,
-                }),
+            Ok(bytes) => match read_document(&bytes, &engine, None, &pdf) {
+                Ok(read) => {
+                    let pages: Vec<Value> = read
+                        .document
+                        .pages
+                        .iter()
+                        .zip(&read.pages)
+                        .map(|(page, report)| {
+                            let mut v = serde_json::to_value(page).unwrap_or(Value::Null);
+                            if let Value::Object(m) = &mut v {
+                                m.insert("ms".into(), json!(report.ms));
+                                if let Some(t) = &report.ocr {
+                                    m.insert("ocr_timings".into(), json!(t));
+                                }
+                            }
+                            v
+                        })
+                        .collect();
+                    json!({
+                        "file": file,
+                        "kind": read.kind,
+                        "model": engine.info().model,
+                        "pages": pages,
+                        "elapsed_ms": t0.elapsed().as_secs_f64() * 1e3,
+                    })
+                }
                 Err(e) => {
                     failed += 1;
                     json!({"file": file, "error": {"code": e.code(), "message": e.to_string()}})

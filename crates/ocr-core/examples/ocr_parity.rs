@@ -5,10 +5,10 @@
 //!
 //! Run through `scripts/ocr-parity`, which sets up the native libraries.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use ocr_core::parity::{ParityCounts, RefLine, compare_page};
-use ocr_core::{ModelPreset, OcrConfig, OcrEngine, Point};
+use ocr_core::parity::{ParityCounts, matched_pairs, parity_for_dir};
+use ocr_core::{ModelPreset, OcrConfig, OcrEngine};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut cfg = OcrConfig::preset(ModelPreset::V4);
     if let Some(i) = args.iter().position(|a| a == "--min-width") {
-        cfg.rec.min_width = args.get(i + 1).ok_or("--min-width needs a number")?.parse()?;
+        cfg.rec.min_width = args
+            .get(i + 1)
+            .ok_or("--min-width needs a number")?
+            .parse()?;
         args.drain(i..i + 2);
     }
     if let Some(i) = args.iter().position(|a| a == "--cls") {
@@ -35,10 +38,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         args.drain(i..i + 2);
     }
+    for (flag, slot) in [("--batch", 0), ("--threads", 1), ("--pad", 2)] {
+        if let Some(i) = args.iter().position(|a| a == flag) {
+            let v: usize = args.get(i + 1).ok_or("flag needs a number")?.parse()?;
+            match slot {
+                0 => cfg.rec.batch_size = v,
+                1 => cfg.intra_threads = v,
+                _ => cfg.rec.right_pad = v as u32,
+            }
+            args.drain(i..i + 2);
+        }
+    }
+    if let Some(i) = args.iter().position(|a| a == "--det-limit") {
+        cfg.det.limit_side_len = args
+            .get(i + 1)
+            .ok_or("--det-limit needs a number")?
+            .parse()?;
+        args.drain(i..i + 2);
+    }
+    if let Some(i) = args.iter().position(|a| a == "--det-max") {
+        cfg.det.limit_type = ocr_core::LimitType::Max;
+        args.remove(i);
+    }
+    if let Some(i) = args.iter().position(|a| a == "--spread") {
+        cfg.rec.max_width_spread = args.get(i + 1).ok_or("--spread needs a number")?.parse()?;
+        args.drain(i..i + 2);
+    }
     let engine = OcrEngine::new(cfg)?;
+    let started = std::time::Instant::now();
     let mut all = ParityCounts::default();
     for dir in &args {
-        let counts = parity_for_dir(&engine, Path::new(dir), limit, show)?;
+        let counts = parity_for_dir(
+            &engine,
+            Path::new(dir),
+            limit,
+            |file, c, reference, ours| {
+                if show && (c.edits > 0 || c.matched_lines < c.reference_lines) {
+                    println!(
+                        "  {file}: {}/{} lines, {} edits, ours {} lines",
+                        c.matched_lines, c.reference_lines, c.edits, c.our_lines
+                    );
+                    for (r, o) in matched_pairs(reference, ours, 0.5) {
+                        if r.text != o.text {
+                            println!("    ref {:?}\n    our {:?}", r.text, o.text);
+                        }
+                    }
+                }
+            },
+        )?;
         println!(
             "{dir}: lines {}/{} recall {:.4}  CER {:.4} ({} edits / {} chars)",
             counts.matched_lines,
@@ -51,69 +98,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         all.add(&counts);
     }
     println!(
-        "parity: line recall {:.4}  CER {:.4}",
+        "parity: line recall {:.4}  CER {:.4}  ({:.1} s)",
         all.line_recall(),
-        all.cer()
+        all.cer(),
+        started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// Reads a dataset's `rapidocr-v4.jsonl` (image pages only) and compares our output per page.
-pub fn parity_for_dir(
-    engine: &OcrEngine,
-    dir: &Path,
-    limit: usize,
-    show: bool,
-) -> Result<ParityCounts, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(dir.join("rapidocr-v4.jsonl"))?;
-    let mut total = ParityCounts::default();
-    for line in text.lines().filter(|l| !l.trim().is_empty()).take(limit) {
-        let v: serde_json::Value = serde_json::from_str(line)?;
-        let file = v["file"].as_str().ok_or("record without file")?;
-        if file.to_ascii_lowercase().ends_with(".pdf") {
-            continue;
-        }
-        let reference: Vec<RefLine> = v["lines"]
-            .as_array()
-            .ok_or("record without lines")?
-            .iter()
-            .map(|l| {
-                let b = &l["box"];
-                let pt = |i: usize| {
-                    Point::new(
-                        b[i][0].as_f64().unwrap_or(0.0) as f32,
-                        b[i][1].as_f64().unwrap_or(0.0) as f32,
-                    )
-                };
-                RefLine {
-                    quad: [pt(0), pt(1), pt(2), pt(3)],
-                    text: l["text"].as_str().unwrap_or("").to_string(),
-                }
-            })
-            .collect();
-        let path: PathBuf = dir.join(file);
-        let page = engine.recognize_bytes(&std::fs::read(&path)?)?;
-        let ours: Vec<RefLine> = page
-            .lines
-            .iter()
-            .map(|l| RefLine {
-                quad: l.quad,
-                text: l.text.clone(),
-            })
-            .collect();
-        let c = compare_page(&reference, &ours, 0.5);
-        if show && (c.edits > 0 || c.matched_lines < c.reference_lines) {
-            println!(
-                "  {file}: {}/{} lines, {} edits, ours {} lines",
-                c.matched_lines, c.reference_lines, c.edits, c.our_lines
-            );
-            for (r, o) in ocr_core::parity::matched_pairs(&reference, &ours, 0.5) {
-                if r.text != o.text {
-                    println!("    ref {:?}\n    our {:?}", r.text, o.text);
-                }
-            }
-        }
-        total.add(&c);
-    }
-    Ok(total)
 }

@@ -241,7 +241,11 @@ fn box_score_fast(map: ProbMap<'_>, quad: &Quad) -> f32 {
             }
         }
     }
-    if n == 0 { 0.0 } else { (sum / f64::from(n)) as f32 }
+    if n == 0 {
+        0.0
+    } else {
+        (sum / f64::from(n)) as f32
+    }
 }
 
 /// Whether (x, y) lies inside or on the boundary of a convex polygon (either winding).
@@ -285,11 +289,15 @@ fn unclip(quad: &Quad, ratio: f32) -> Option<Vec<(f64, f64)>> {
         .collect();
     let poly = Polygon::new(LineString::from(ring), vec![]);
     let grown = poly.buffer(distance);
-    let biggest = grown
-        .0
-        .iter()
-        .max_by_key(|p| p.exterior().0.len())?;
-    Some(biggest.exterior().0.iter().map(|c| (c.x.round(), c.y.round())).collect())
+    let biggest = grown.0.iter().max_by_key(|p| p.exterior().0.len())?;
+    Some(
+        biggest
+            .exterior()
+            .0
+            .iter()
+            .map(|c| (c.x.round(), c.y.round()))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -346,7 +354,15 @@ mod tests {
         let post = DbPostprocess {
             opts: DetOptions::default(),
         };
-        let mut boxes = post.boxes(ProbMap { data: &m, width: w, height: h }, 400, 200);
+        let mut boxes = post.boxes(
+            ProbMap {
+                data: &m,
+                width: w,
+                height: h,
+            },
+            400,
+            200,
+        );
         boxes.sort_by(|a, b| a.quad[0].y.total_cmp(&b.quad[0].y));
         assert_eq!(boxes.len(), 2);
         let b = boxes[0].quad;
@@ -372,6 +388,17 @@ mod tests {
         let post = DbPostprocess {
             opts: DetOptions::default(),
         };
-        assert!(post.boxes(ProbMap { data: &m, width: w, height: h }, w as u32, h as u32).is_empty());
+        assert!(
+            post.boxes(
+                ProbMap {
+                    data: &m,
+                    width: w,
+                    height: h
+                },
+                w as u32,
+                h as u32
+            )
+            .is_empty()
+        );
     }
 }

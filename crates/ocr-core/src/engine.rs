@@ -100,7 +100,11 @@ impl OcrEngine {
         det.run([1, 3, 64, 64], &det_probe, |_, _| Ok(()))?;
         if let Some(cls) = &cls {
             let p = vec![0.0f32; 3 * (CLS_HEIGHT * CLS_WIDTH) as usize];
-            cls.run([1, 3, CLS_HEIGHT as usize, CLS_WIDTH as usize], &p, |_, _| Ok(()))?;
+            cls.run(
+                [1, 3, CLS_HEIGHT as usize, CLS_WIDTH as usize],
+                &p,
+                |_, _| Ok(()),
+            )?;
         }
         let info = EngineInfo {
             model: cfg.models.name.clone(),
@@ -188,7 +192,10 @@ impl OcrEngine {
         sort_reading_order(&mut boxes);
         timings.det_ms = t.elapsed().as_secs_f64() * 1e3;
 
-        let mut cands: Vec<Candidate> = boxes.iter().map(|b| candidate(b.quad, self.cfg.rec.height)).collect();
+        let mut cands: Vec<Candidate> = boxes
+            .iter()
+            .map(|b| candidate(b.quad, self.cfg.rec.height))
+            .collect();
 
         // Orientation.
         let t = Instant::now();
@@ -210,7 +217,10 @@ impl OcrEngine {
                             b.quad = rotate_quad_180(&b.quad, ww as f32, wh as f32);
                         }
                         sort_reading_order(&mut boxes);
-                        cands = boxes.iter().map(|b| candidate(b.quad, self.cfg.rec.height)).collect();
+                        cands = boxes
+                            .iter()
+                            .map(|b| candidate(b.quad, self.cfg.rec.height))
+                            .collect();
                     }
                 }
                 ClsMode::Line => {
@@ -236,13 +246,18 @@ impl OcrEngine {
         order.sort_by_key(|&i| cands[i].rec_width);
         let widths: Vec<u32> = order.iter().map(|&i| cands[i].rec_width).collect();
         let mut lines: Vec<Option<Line>> = vec![None; cands.len()];
-        for range in plan_batches(&widths, self.cfg.rec.batch_size, self.cfg.rec.max_width_spread) {
+        for range in plan_batches(
+            &widths,
+            self.cfg.rec.batch_size,
+            self.cfg.rec.max_width_spread,
+        ) {
             let idx = &order[range.clone()];
             let crops: Vec<LineCrop> = idx
                 .iter()
                 .map(|&i| crop(work, &cands[i], cands[i].rec_width, h))
                 .collect::<Result<_>>()?;
-            let batch_w = widths[range.end - 1].max(self.cfg.rec.min_width);
+            let batch_w =
+                (widths[range.end - 1] + self.cfg.rec.right_pad).max(self.cfg.rec.min_width);
             let refs: Vec<&RgbImage> = crops.iter().map(|c| &c.image).collect();
             let (tensor, shape) = batch_tensor(&refs, h, batch_w);
             let n = idx.len();
@@ -275,7 +290,12 @@ impl OcrEngine {
                     .into_iter()
                     .map(|w| {
                         let (x0, x1, hh) = (f64::from(w.x0), f64::from(w.x1), f64::from(h));
-                        let corners = [to_orig(x0, 0.0), to_orig(x1, 0.0), to_orig(x1, hh), to_orig(x0, hh)];
+                        let corners = [
+                            to_orig(x0, 0.0),
+                            to_orig(x1, 0.0),
+                            to_orig(x1, hh),
+                            to_orig(x0, hh),
+                        ];
                         Word {
                             text: w.text,
                             bbox: clamp_bbox(BBox::around(&corners), orig_w, orig_h),
@@ -455,7 +475,12 @@ mod tests {
         assert_eq!(c.crop_quad[0], q[1]);
         assert_eq!(c.rec_width, 192);
         let flat = candidate(
-            [q[0], Point::new(40.0, 0.0), Point::new(40.0, 10.0), Point::new(0.0, 10.0)],
+            [
+                q[0],
+                Point::new(40.0, 0.0),
+                Point::new(40.0, 10.0),
+                Point::new(0.0, 10.0),
+            ],
             48,
         );
         assert_eq!(flat.rec_width, 192);

@@ -83,14 +83,19 @@ impl Homography {
             a[2 * i + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
         }
         let h = solve8(a)?;
-        Some(Homography([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0]))
+        Some(Homography([
+            h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0,
+        ]))
     }
 
     pub fn apply(&self, x: f64, y: f64) -> (f64, f64) {
         let h = &self.0;
         let w = h[6] * x + h[7] * y + h[8];
         let w = if w.abs() < 1e-12 { 1e-12 } else { w };
-        ((h[0] * x + h[1] * y + h[2]) / w, (h[3] * x + h[4] * y + h[5]) / w)
+        (
+            (h[0] * x + h[1] * y + h[2]) / w,
+            (h[3] * x + h[4] * y + h[5]) / w,
+        )
     }
 }
 
@@ -151,7 +156,13 @@ impl LineCrop {
 /// border replicated. Sampling positions follow OpenCV's conventions for a perspective warp
 /// at native size followed by a resize (pixel centres at +0.5), so crops match PP-OCR's.
 /// Returns `None` for a degenerate quad.
-pub fn warp_quad(src: &RgbImage, quad: &Quad, native: (u32, u32), out_w: u32, out_h: u32) -> Option<LineCrop> {
+pub fn warp_quad(
+    src: &RgbImage,
+    quad: &Quad,
+    native: (u32, u32),
+    out_w: u32,
+    out_h: u32,
+) -> Option<LineCrop> {
     let (w, h) = (out_w.max(1), out_h.max(1));
     let (nw, nh) = (native.0.max(1) as f32, native.1.max(1) as f32);
     let rect: Quad = [
@@ -194,7 +205,11 @@ pub fn warp_quad(src: &RgbImage, quad: &Quad, native: (u32, u32), out_w: u32, ou
         }
     }
     let image = RgbImage::from_raw(w, h, out)?;
-    Some(LineCrop { image, to_page, scale })
+    Some(LineCrop {
+        image,
+        to_page,
+        scale,
+    })
 }
 
 #[cfg(test)]
@@ -226,7 +241,10 @@ mod tests {
     #[test]
     fn order_clockwise_from_any_order() {
         let q = [p(50., 15.), p(10., 5.), p(10., 15.), p(50., 5.)];
-        assert_eq!(order_clockwise(q), [p(10., 5.), p(50., 5.), p(50., 15.), p(10., 15.)]);
+        assert_eq!(
+            order_clockwise(q),
+            [p(10., 5.), p(50., 5.), p(50., 15.), p(10., 15.)]
+        );
     }
 
     #[test]

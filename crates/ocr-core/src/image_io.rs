@@ -95,16 +95,13 @@ pub fn describe_magic(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(8)];
     let printable: String = head
         .iter()
-        .map(|&b| {
-            if b.is_ascii_graphic() {
-                b as char
-            } else {
-                '.'
-            }
-        })
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
         .collect();
     let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
-    format!("unknown format (first bytes {} \"{printable}\")", hex.join(" "))
+    format!(
+        "unknown format (first bytes {} \"{printable}\")",
+        hex.join(" ")
+    )
 }
 
 #[cfg(test)]
@@ -113,7 +110,8 @@ mod tests {
 
     fn png_bytes(img: &DynamicImage) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
-        img.write_to(&mut out, ImageFormat::Png).expect("encode png");
+        img.write_to(&mut out, ImageFormat::Png)
+            .expect("encode png");
         out.into_inner()
     }
 
@@ -141,7 +139,10 @@ mod tests {
         let img = DynamicImage::new_rgb8(300, 200);
         let bytes = png_bytes(&img);
         let err = decode_image(&bytes, 50_000).expect_err("over limit");
-        assert!(matches!(err, OcrError::TooManyPixels { pixels: 60_000, .. }), "{err}");
+        assert!(
+            matches!(err, OcrError::TooManyPixels { pixels: 60_000, .. }),
+            "{err}"
+        );
         assert!(decode_image(&bytes, 60_000).is_ok());
     }
 
@@ -182,7 +183,11 @@ mod tests {
         for &b in data {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc

@@ -2,8 +2,10 @@
 //! (RapidOCR's output in `shared/eval/*/dev/rapidocr-v4.jsonl`).
 
 use geo::{Area, BooleanOps, Coord, LineString, Polygon};
+use serde::Deserialize;
 
-use crate::types::Quad;
+use crate::engine::OcrEngine;
+use crate::types::{Point, Quad};
 
 /// A line to compare: its quad and text.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,7 +153,9 @@ mod tests {
     #[test]
     fn iou_of_rectangles() {
         assert!((quad_iou(&rect(0., 0., 10., 10.), &rect(0., 0., 10., 10.)) - 1.0).abs() < 1e-9);
-        assert!((quad_iou(&rect(0., 0., 10., 10.), &rect(5., 0., 15., 10.)) - 1.0 / 3.0).abs() < 1e-9);
+        assert!(
+            (quad_iou(&rect(0., 0., 10., 10.), &rect(5., 0., 15., 10.)) - 1.0 / 3.0).abs() < 1e-9
+        );
         assert_eq!(quad_iou(&rect(0., 0., 1., 1.), &rect(2., 2., 3., 3.)), 0.0);
     }
 
@@ -165,14 +169,32 @@ mod tests {
     #[test]
     fn page_comparison_matches_one_to_one() {
         let reference = vec![
-            RefLine { quad: rect(0., 0., 100., 20.), text: "TOTAL 12.50".into() },
-            RefLine { quad: rect(0., 30., 100., 50.), text: "CASH".into() },
-            RefLine { quad: rect(0., 60., 100., 80.), text: "missed".into() },
+            RefLine {
+                quad: rect(0., 0., 100., 20.),
+                text: "TOTAL 12.50".into(),
+            },
+            RefLine {
+                quad: rect(0., 30., 100., 50.),
+                text: "CASH".into(),
+            },
+            RefLine {
+                quad: rect(0., 60., 100., 80.),
+                text: "missed".into(),
+            },
         ];
         let ours = vec![
-            RefLine { quad: rect(2., 1., 101., 21.), text: "TOTAL 12.5O".into() },
-            RefLine { quad: rect(0., 31., 99., 50.), text: "CASH".into() },
-            RefLine { quad: rect(300., 0., 400., 20.), text: "extra".into() },
+            RefLine {
+                quad: rect(2., 1., 101., 21.),
+                text: "TOTAL 12.5O".into(),
+            },
+            RefLine {
+                quad: rect(0., 31., 99., 50.),
+                text: "CASH".into(),
+            },
+            RefLine {
+                quad: rect(300., 0., 400., 20.),
+                text: "extra".into(),
+            },
         ];
         let c = compare_page(&reference, &ours, 0.5);
         assert_eq!(c.matched_lines, 2);
@@ -181,4 +203,88 @@ mod tests {
         assert!((c.line_recall() - 2.0 / 3.0).abs() < 1e-9);
         assert!((c.cer() - 1.0 / 15.0).abs() < 1e-9);
     }
+}
+
+/// One document of a reference file (`rapidocr-v4.jsonl`): its file name and lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefPage {
+    pub file: String,
+    pub lines: Vec<RefLine>,
+}
+
+#[derive(Deserialize)]
+struct RawRecord {
+    file: String,
+    #[serde(default)]
+    lines: Vec<RawLine>,
+}
+
+#[derive(Deserialize)]
+struct RawLine {
+    #[serde(rename = "box")]
+    quad: [[f32; 2]; 4],
+    text: String,
+}
+
+/// Parses a reference file: one JSON object per line, `{"file", "lines": [{"box": 4 points,
+/// "text"}]}`. An error names the line that failed.
+pub fn parse_reference(jsonl: &str) -> Result<Vec<RefPage>, String> {
+    jsonl
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            let r: RawRecord =
+                serde_json::from_str(l).map_err(|e| format!("reference line {}: {e}", n + 1))?;
+            Ok(RefPage {
+                file: r.file,
+                lines: r
+                    .lines
+                    .into_iter()
+                    .map(|l| RefLine {
+                        quad: l.quad.map(|[x, y]| Point::new(x, y)),
+                        text: l.text,
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Runs `engine` over the image documents of a dataset folder holding `rapidocr-v4.jsonl`
+/// (at most `limit` of them, PDFs skipped) and compares each page with the reference.
+/// `on_page` sees every page's counts with both line lists, for reports.
+pub fn parity_for_dir(
+    engine: &OcrEngine,
+    dir: &std::path::Path,
+    limit: usize,
+    mut on_page: impl FnMut(&str, &ParityCounts, &[RefLine], &[RefLine]),
+) -> Result<ParityCounts, String> {
+    let ref_path = dir.join("rapidocr-v4.jsonl");
+    let text =
+        std::fs::read_to_string(&ref_path).map_err(|e| format!("{}: {e}", ref_path.display()))?;
+    let mut total = ParityCounts::default();
+    let pages = parse_reference(&text)?;
+    for page in pages
+        .iter()
+        .filter(|p| !p.file.to_ascii_lowercase().ends_with(".pdf"))
+        .take(limit)
+    {
+        let path = dir.join(&page.file);
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let ours: Vec<RefLine> = engine
+            .recognize_bytes(&bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .lines
+            .into_iter()
+            .map(|l| RefLine {
+                quad: l.quad,
+                text: l.text,
+            })
+            .collect();
+        let c = compare_page(&page.lines, &ours, 0.5);
+        on_page(&page.file, &c, &page.lines, &ours);
+        total.add(&c);
+    }
+    Ok(total)
 }

@@ -36,7 +36,8 @@ impl Device {
 static ENVIRONMENT: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
 static LOADED_FROM: OnceLock<PathBuf> = OnceLock::new();
 
-/// The library path to load: `ORT_DYLIB_PATH`, else the project's `.deps` layout.
+/// The library path to load: `ORT_DYLIB_PATH`, else `<OCRLTY_DEPS>/onnxruntime/lib`, else
+/// `.deps/onnxruntime/lib` under the current folder, else the system's search path.
 pub fn default_runtime_path() -> PathBuf {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
         return PathBuf::from(p);
@@ -44,12 +45,18 @@ pub fn default_runtime_path() -> PathBuf {
     if let Some(deps) = std::env::var_os("OCRLTY_DEPS") {
         return Path::new(&deps).join("onnxruntime/lib/libonnxruntime.so.1");
     }
+    let local = Path::new(".deps/onnxruntime/lib/libonnxruntime.so.1");
+    if local.exists() {
+        return local.to_path_buf();
+    }
     PathBuf::from("libonnxruntime.so.1")
 }
 
 /// Loads ONNX Runtime (once per process; later calls return the same environment).
 pub fn environment(path: Option<&Path>) -> Result<&'static Environment> {
-    let path = path.map(Path::to_path_buf).unwrap_or_else(default_runtime_path);
+    let path = path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(default_runtime_path);
     let env = ENVIRONMENT.get_or_init(|| {
         let _ = LOADED_FROM.set(path.clone());
         if !path.exists() && path.components().count() > 1 {

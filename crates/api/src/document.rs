@@ -1,0 +1,143 @@
+//! Any accepted document → the OCR Document: sniffing, every PDF page through its text layer
+//! or OCR, images through OCR.
+
+use std::time::Instant;
+
+use doc_input::{DocumentKind, InputError, PageContent, PdfLibrary, PdfOptions};
+use ocr_core::{OcrEngine, OcrError, PageTimings};
+use serde::Serialize;
+use tilt_prep::{DocPage, DocWord, OcrDocument, PageSource};
+
+/// Why a document produced no OCR Document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Ocr(#[from] OcrError),
+}
+
+impl DocumentError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DocumentError::Input(e) => e.code(),
+            DocumentError::Ocr(e) => e.code(),
+        }
+    }
+
+    /// True when the document is at fault (4xx), false when the service is (5xx).
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            DocumentError::Input(e) => e.is_input_error(),
+            DocumentError::Ocr(e) => e.is_input_error(),
+        }
+    }
+}
+
+/// How long a page took, and on which path.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageReport {
+    pub index: usize,
+    pub source: PageSource,
+    /// Text-layer extraction or render + OCR, in ms.
+    pub ms: f64,
+    /// OCR stage timings (OCR pages only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<PageTimings>,
+}
+
+/// A document read into an OCR Document.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadDocument {
+    pub kind: DocumentKind,
+    pub document: OcrDocument,
+    pub pages: Vec<PageReport>,
+}
+
+/// Reads every page of `bytes` (PDF, JPEG, PNG, TIFF or WebP, decided by magic bytes).
+/// `pdfium` is needed only for PDFs.
+pub fn read_document(
+    bytes: &[u8],
+    engine: &OcrEngine,
+    pdfium: Option<&PdfLibrary>,
+    pdf: &PdfOptions,
+) -> Result<ReadDocument, DocumentError> {
+    let kind = doc_input::sniff(bytes)?;
+    let mut document = OcrDocument::default();
+    let mut pages = Vec::new();
+    if kind.is_image() {
+        let t = Instant::now();
+        let page = engine.recognize_bytes(bytes)?;
+        document.pages.push(ocr_page(0, &page));
+        pages.push(PageReport {
+            index: 0,
+            source: PageSource::Ocr,
+            ms: t.elapsed().as_secs_f64() * 1e3,
+            ocr: Some(page.timings),
+        });
+        return Ok(ReadDocument {
+            kind,
+            document,
+            pages,
+        });
+    }
+    let pdfium = match pdfium {
+        Some(p) => p,
+        None => PdfLibrary::bind(None)?,
+    };
+    let doc = pdfium.open(bytes, pdf)?;
+    for index in 0..doc.page_count() {
+        let t = Instant::now();
+        let (page, timings) = match doc.page(index)? {
+            PageContent::TextLayer {
+                width,
+                height,
+                words,
+            } => (
+                DocPage::from_words(
+                    index,
+                    width,
+                    height,
+                    PageSource::TextLayer,
+                    words.into_iter().map(|w| DocWord {
+                        text: w.text,
+                        bbox: w.bbox,
+                        conf: 1.0,
+                    }),
+                ),
+                None,
+            ),
+            PageContent::Scan { image } => {
+                let page = engine.recognize(&image)?;
+                (ocr_page(index, &page), Some(page.timings))
+            }
+        };
+        pages.push(PageReport {
+            index,
+            source: page.source,
+            ms: t.elapsed().as_secs_f64() * 1e3,
+            ocr: timings,
+        });
+        document.pages.push(page);
+    }
+    Ok(ReadDocument {
+        kind,
+        document,
+        pages,
+    })
+}
+
+/// An OCR'd page as a page of the OCR Document: its words with their confidences.
+fn ocr_page(index: usize, page: &ocr_core::Page) -> DocPage {
+    DocPage::from_words(
+        index,
+        page.width,
+        page.height,
+        PageSource::Ocr,
+        page.lines.iter().flat_map(|l| &l.words).map(|w| DocWord {
+            text: w.text.clone(),
+            bbox: [w.bbox.x1, w.bbox.y1, w.bbox.x2, w.bbox.y2],
+            conf: w.confidence,
+        }),
+    )
+}

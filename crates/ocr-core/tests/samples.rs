@@ -1,0 +1,85 @@
+//! The engine end to end on the repository's own samples, with both model presets.
+
+mod common;
+
+use ocr_core::{ModelPreset, OcrConfig, OcrEngine, OcrError};
+
+fn engine(preset: ModelPreset) -> OcrEngine {
+    let mut cfg = OcrConfig::with_models(preset.files(&common::model_dir()));
+    cfg.intra_threads = 2;
+    OcrEngine::new(cfg).expect("engine starts (run scripts/setup first)")
+}
+
+fn sample_text(engine: &OcrEngine) -> Vec<String> {
+    let bytes =
+        std::fs::read(common::root().join("samples/receipt-kedai-runcit.png")).expect("sample");
+    let page = engine
+        .recognize_bytes(&bytes)
+        .expect("sample is recognised");
+    assert_eq!((page.width, page.height), image_size(&bytes));
+    for line in &page.lines {
+        assert!(!line.words.is_empty(), "line {:?} has no words", line.text);
+        for w in &line.words {
+            let [x1, y1, x2, y2] = [w.bbox.x1, w.bbox.y1, w.bbox.x2, w.bbox.y2];
+            assert!(x1 < x2 && y1 < y2, "word box {:?} of {:?}", w.bbox, w.text);
+            assert!(x2 <= page.width as f32 && y2 <= page.height as f32);
+        }
+    }
+    page.lines.iter().map(|l| l.text.clone()).collect()
+}
+
+fn image_size(bytes: &[u8]) -> (u32, u32) {
+    let img = image::load_from_memory(bytes).expect("decodes");
+    (img.width(), img.height())
+}
+
+fn assert_has(lines: &[String], needle: &str) {
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.replace(' ', "").contains(&needle.replace(' ', ""))),
+        "no line contains {needle:?}; lines: {lines:#?}"
+    );
+}
+
+#[test]
+fn v6_reads_the_sample_receipt() {
+    let lines = sample_text(&engine(ModelPreset::V6));
+    for needle in ["KEDAI RUNCIT", "TOTAL (RM)", "65.50", "SST"] {
+        assert_has(&lines, needle);
+    }
+}
+
+#[test]
+fn v4_reads_the_sample_receipt() {
+    let lines = sample_text(&engine(ModelPreset::V4));
+    for needle in ["TOTAL", "65.50"] {
+        assert_has(&lines, needle);
+    }
+}
+
+#[test]
+fn bad_bytes_are_typed_errors_not_panics() {
+    let e = engine(ModelPreset::V4);
+    let cases: [(&str, &[u8]); 4] = [
+        ("empty", b""),
+        ("text", b"hello, not an image"),
+        (
+            "truncated png",
+            &[
+                0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n', 0, 0, 0, 13,
+            ],
+        ),
+        (
+            "truncated jpeg",
+            &[0xff, 0xd8, 0xff, 0xe0, 0, 16, b'J', b'F'],
+        ),
+    ];
+    for (name, bytes) in cases {
+        match e.recognize_bytes(bytes) {
+            Err(err) => assert!(err.is_input_error(), "{name}: {err} is not an input error"),
+            Ok(_) => panic!("{name}: accepted"),
+        }
+    }
+    assert!(matches!(e.recognize_bytes(b""), Err(OcrError::EmptyInput)));
+}

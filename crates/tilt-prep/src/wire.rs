@@ -1,0 +1,253 @@
+//! The OCR Document on the wire (tilt-architecture.md §8): the OpenAI-style chat content part
+//! `input_ocr_document`, and OCRlty's `/v1/tilt/generate` request. Conversions go both ways;
+//! documents that arrive are put through [`DocPage::from_words`], so reading order and lines
+//! are the same whatever sent them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::document::{BBox, DocPage, DocWord, OcrDocument, PageSource};
+
+/// A word on the wire: text and box only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireWord {
+    pub text: String,
+    pub bbox: BBox,
+}
+
+/// A page of the `input_ocr_document` part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanPage {
+    pub width: f32,
+    pub height: f32,
+    pub spans: Vec<WireWord>,
+}
+
+/// `{"pages": [...]}`; some senders put the bare page list in `document` instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SpanDocument {
+    Pages { pages: Vec<SpanPage> },
+    List(Vec<SpanPage>),
+}
+
+impl SpanDocument {
+    pub fn pages(&self) -> &[SpanPage] {
+        match self {
+            SpanDocument::Pages { pages } | SpanDocument::List(pages) => pages,
+        }
+    }
+}
+
+/// The chat content part `{"type": "input_ocr_document", "document": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "input_ocr_document")]
+pub struct InputOcrDocumentPart {
+    pub document: SpanDocument,
+}
+
+/// A page's OCR in a `/v1/tilt/generate` request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratePageOcr {
+    pub width: u32,
+    pub height: u32,
+    #[serde(default)]
+    pub words: Vec<WireWord>,
+}
+
+/// A page of a `/v1/tilt/generate` request: its OCR and, optionally, its image.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GeneratePage {
+    #[serde(default)]
+    pub ocr: Option<GeneratePageOcr>,
+    /// PNG or JPEG, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_b64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_path: Option<String>,
+}
+
+/// OCRlty's `POST /v1/tilt/generate` request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateRequest {
+    pub question: String,
+    pub pages: Vec<GeneratePage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+fn wire_words(page: &DocPage) -> Vec<WireWord> {
+    page.words
+        .iter()
+        .map(|w| WireWord {
+            text: w.text.clone(),
+            bbox: w.bbox,
+        })
+        .collect()
+}
+
+fn page_from_wire(index: usize, width: f32, height: f32, words: &[WireWord]) -> DocPage {
+    DocPage::from_words(
+        index,
+        width.max(0.0).round() as u32,
+        height.max(0.0).round() as u32,
+        PageSource::Ocr,
+        words.iter().map(|w| DocWord {
+            text: w.text.clone(),
+            bbox: w.bbox,
+            conf: 1.0,
+        }),
+    )
+}
+
+impl From<&OcrDocument> for InputOcrDocumentPart {
+    fn from(doc: &OcrDocument) -> Self {
+        InputOcrDocumentPart {
+            document: SpanDocument::Pages {
+                pages: doc
+                    .pages
+                    .iter()
+                    .map(|p| SpanPage {
+                        width: p.width as f32,
+                        height: p.height as f32,
+                        spans: wire_words(p),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+impl From<&InputOcrDocumentPart> for OcrDocument {
+    fn from(part: &InputOcrDocumentPart) -> Self {
+        OcrDocument {
+            pages: part
+                .document
+                .pages()
+                .iter()
+                .enumerate()
+                .map(|(i, p)| page_from_wire(i, p.width, p.height, &p.spans))
+                .collect(),
+        }
+    }
+}
+
+impl GenerateRequest {
+    /// A request asking `question` about `doc` (OCR only, no page images).
+    pub fn new(question: impl Into<String>, doc: &OcrDocument) -> Self {
+        GenerateRequest {
+            question: question.into(),
+            pages: doc
+                .pages
+                .iter()
+                .map(|p| GeneratePage {
+                    ocr: Some(GeneratePageOcr {
+                        width: p.width,
+                        height: p.height,
+                        words: wire_words(p),
+                    }),
+                    ..GeneratePage::default()
+                })
+                .collect(),
+            model: None,
+            temperature: None,
+            max_tokens: None,
+            request_id: None,
+        }
+    }
+
+    /// The request's OCR as a document. Pages without OCR words are dropped, as the
+    /// reference server drops them; the kept pages are renumbered from 0.
+    pub fn document(&self) -> OcrDocument {
+        OcrDocument {
+            pages: self
+                .pages
+                .iter()
+                .filter_map(|p| p.ocr.as_ref())
+                .filter(|o| o.words.iter().any(|w| !w.text.trim().is_empty()))
+                .enumerate()
+                .map(|(i, o)| page_from_wire(i, o.width as f32, o.height as f32, &o.words))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc() -> OcrDocument {
+        let w = |t: &str, b: BBox| DocWord {
+            text: t.into(),
+            bbox: b,
+            conf: 0.9,
+        };
+        OcrDocument {
+            pages: vec![DocPage::from_words(
+                0,
+                1000,
+                1400,
+                PageSource::Ocr,
+                vec![
+                    w("56", [230.0, 200.0, 340.0, 230.0]),
+                    w("Total", [100.0, 200.0, 220.0, 230.0]),
+                ],
+            )],
+        }
+    }
+
+    #[test]
+    fn input_ocr_document_round_trip_and_shape() {
+        let part = InputOcrDocumentPart::from(&doc());
+        let v = serde_json::to_value(&part).expect("serialises");
+        assert_eq!(
+            v,
+            json!({"type": "input_ocr_document", "document": {"pages": [{"width": 1000.0, "height": 1400.0,
+                "spans": [{"text": "Total", "bbox": [100.0, 200.0, 220.0, 230.0]},
+                          {"text": "56", "bbox": [230.0, 200.0, 340.0, 230.0]}]}]}})
+        );
+        let back = OcrDocument::from(&part);
+        assert_eq!(back.pages[0].words.len(), 2);
+        assert_eq!(back.pages[0].lines[0].text, "Total 56");
+    }
+
+    #[test]
+    fn input_ocr_document_accepts_a_bare_page_list() {
+        let v = json!({"type": "input_ocr_document", "document": [{"width": 864.0, "height": 1296.0,
+            "spans": [{"bbox": [302.0, 362.0, 497.0, 391.0], "text": "Nasi Campur Bali"}]}]});
+        let part: InputOcrDocumentPart = serde_json::from_value(v).expect("parses");
+        let d = OcrDocument::from(&part);
+        assert_eq!((d.pages[0].width, d.pages[0].height), (864, 1296));
+        assert_eq!(d.pages[0].words[0].text, "Nasi Campur Bali");
+    }
+
+    #[test]
+    fn generate_request_matches_the_reference_server() {
+        let req = GenerateRequest::new("What is the total amount?", &doc());
+        let v = serde_json::to_value(&req).expect("serialises");
+        assert_eq!(v["pages"][0]["ocr"]["width"], 1000);
+        assert_eq!(
+            v["pages"][0]["ocr"]["words"][0],
+            json!({"text": "Total", "bbox": [100.0, 200.0, 220.0, 230.0]})
+        );
+        assert!(v.get("model").is_none());
+
+        let incoming = json!({"question": "q", "pages": [
+            {"ocr": {"width": 10, "height": 10, "words": []}},
+            {"ocr": null, "image_b64": null},
+            {"ocr": {"width": 1000, "height": 1400, "words": [{"text": "VAT", "bbox": [100, 260, 170, 290]}]}}
+        ], "max_tokens": 8});
+        let req: GenerateRequest = serde_json::from_value(incoming).expect("parses");
+        assert_eq!(req.max_tokens, Some(8));
+        let d = req.document();
+        assert_eq!(d.pages.len(), 1);
+        assert_eq!(d.pages[0].index, 0);
+        assert_eq!(d.pages[0].words[0].text, "VAT");
+    }
+}
