@@ -1,5 +1,6 @@
 //! `ocrlty`: the OCRlty command line.
 
+mod extract_cmd;
 mod ocr_cmd;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,9 @@ enum Command {
     /// Read documents (PDF pages by text layer or OCR, images by OCR) and print one JSON line
     /// per file: pages with words, lines, the path each page took and timings.
     Ocr(ocr_cmd::OcrArgs),
+    /// Extract merchant, date, currency, subtotal, tax and total from documents: one JSON line
+    /// per file with the values, their confidence and evidence, warnings and timings.
+    Extract(extract_cmd::ExtractArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -31,6 +35,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Ocr(args) => ocr_cmd::run(args),
+        Command::Extract(args) => extract_cmd::run(args),
     };
     match result {
         Ok(code) => code,

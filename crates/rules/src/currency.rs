@@ -40,9 +40,9 @@ pub struct CurrencyMatch {
 
 /// ISO codes that are also ordinary words or common abbreviations on receipts: accepted
 /// only right beside a number.
-const WORDLIKE_CODES: [&str; 16] = [
-    "ALL", "CUP", "TOP", "PEN", "BOB", "GEL", "SOS", "MOP", "AMD", "BAM", "MAD", "LAK", "MUR",
-    "SAR", "XXX", "XTS",
+const WORDLIKE_CODES: [&str; 17] = [
+    "BHD", "ALL", "CUP", "TOP", "PEN", "BOB", "GEL", "SOS", "MOP", "AMD", "BAM", "MAD", "LAK",
+    "MUR", "SAR", "XXX", "XTS",
 ];
 
 /// Symbols and local abbreviations. `None` marks a symbol resolved by context.
@@ -209,8 +209,9 @@ pub fn detect_currency(text: &str, hints: &LocaleHints) -> Option<CurrencyMatch>
         let rest = &text[i..];
         if let Some((code, conf, len)) = leading_currency(rest, hints) {
             let token = &rest[..len];
-            // Beside a number, allowing punctuation between: "RM 9.00", "(RM): 9.00", "9.00 kr".
-            let skip = |c: &char| !c.is_alphanumeric() && *c != '\n';
+            // Beside a number, allowing punctuation and a line break between: "RM 9.00",
+            // "(RM): 9.00", "9.00 kr", a "TOTAL (RM)" label with its amount on the next line.
+            let skip = |c: &char| !c.is_alphanumeric();
             let near_number = text[..i]
                 .chars()
                 .rev()
@@ -221,6 +222,25 @@ pub fn detect_currency(text: &str, hints: &LocaleHints) -> Option<CurrencyMatch>
                     .find(|c| !skip(c))
                     .is_some_and(|c| c.is_ascii_digit());
             let wordlike = WORDLIKE_CODES.contains(&token);
+            // Word-like codes need the number right beside them, spaces only between ("PEN 12.00",
+            // never "SDN BHD (1234-X)").
+            let tight_number = text[..i]
+                .trim_end_matches(' ')
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_digit())
+                || rest[len..]
+                    .trim_start_matches(' ')
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_digit());
+            let after_sdn = text[..i].trim_end().to_uppercase().ends_with("SDN")
+                || text[..i].trim_end().ends_with(')');
+            let near_number = if wordlike {
+                tight_number && !after_sdn
+            } else {
+                near_number
+            };
             let weak_letters = matches!(token, "Rs" | "kr" | "Ft" | "RM" | "Rp" | "Fr.");
             if (!wordlike && !weak_letters) || near_number {
                 let weight = if token.len() == 3 && token.bytes().all(|b| b.is_ascii_uppercase()) {

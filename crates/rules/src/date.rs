@@ -310,7 +310,11 @@ pub fn find_dates(text: &str, ctx: &DateContext) -> Vec<(ParsedDate, usize)> {
 
 fn plausible(d: NaiveDate, ctx: &DateContext) -> bool {
     let earliest = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or(NaiveDate::MIN);
-    d >= earliest && d <= ctx.today + chrono::Days::new(1)
+    d >= earliest
+        && d <= ctx
+            .today
+            .checked_add_days(chrono::Days::new(1))
+            .unwrap_or(ctx.today)
 }
 
 fn find_dates_unchecked(text: &str, ctx: &DateContext) -> Vec<(ParsedDate, usize)> {
@@ -588,6 +592,15 @@ mod tests {
             parse_date(&"1".repeat(300), &c),
             Err(DateError::TooLong(300))
         ));
+    }
+
+    #[test]
+    fn extreme_today_does_not_panic() {
+        let c = DateContext {
+            order: None,
+            today: NaiveDate::MAX,
+        };
+        assert!(parse_date("15/03/2024", &c).is_ok());
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub const LEGAL_SUFFIXES: &[&str] = &[
     "ПАО",
     "АО",
     "ИП",
+    "S/B",
 ];
 
 /// True when `text` ends with (or, for ООО / PT, starts with) a legal-form suffix.
@@ -121,11 +122,57 @@ pub fn clean_merchant(raw: &str) -> Option<String> {
         }
     }
     let s = s.replace(" ,", ",").replace("( ", "(").replace(" )", ")");
+    let s = strip_registration(&s);
+    let s = strip_owner_prefix(&s);
+    // A receipt or branch number printed before the name ("000002 BAIFU (M) SDN BHD").
+    let s = match s.split_once(' ') {
+        Some((head, rest)) if head.len() >= 4 && head.chars().all(|c| c.is_ascii_digit()) => {
+            rest.to_string()
+        }
+        _ => s,
+    };
     let letters = s.chars().filter(|c| c.is_alphabetic()).count();
     if letters < 2 || s.chars().count() > 120 {
         return None;
     }
     Some(s)
+}
+
+/// Company registration numbers printed after the name: "(139386 X)", "(1248717-W)", "862725-U",
+/// "273500-U (KJ1)".
+fn strip_registration(s: &str) -> String {
+    let digits = |t: &str| t.chars().filter(char::is_ascii_digit).count();
+    let mut out = s.trim().to_string();
+    loop {
+        let before = out.len();
+        if out.ends_with(')')
+            && let Some(open) = out.rfind('(')
+            && digits(&out[open..]) >= 1
+            && out[..open].trim().chars().any(char::is_alphabetic)
+        {
+            out = out[..open].trim_end().to_string();
+        }
+        if let Some((head, last)) = out.rsplit_once(' ')
+            && digits(last) >= 3
+            && head.chars().any(char::is_alphabetic)
+        {
+            out = head.trim_end().to_string();
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
+/// "OWN BY: CHEF LEE SDN BHD" → "CHEF LEE SDN BHD".
+fn strip_owner_prefix(s: &str) -> String {
+    let up = s.to_uppercase();
+    for p in ["OWNED BY", "OWN BY", "OPERATED BY", "A MEMBER OF"] {
+        if up.starts_with(p) {
+            return s[p.len()..].trim_start_matches([':', ' ', '-']).to_string();
+        }
+    }
+    s.to_string()
 }
 
 #[cfg(test)]
@@ -150,10 +197,23 @@ mod tests {
             ("- ООО \"Ромашка\" -", "ООО \"Ромашка\""),
             ("\"Corner Cafe", "Corner Cafe"),
             ("Amazon Web Services, Inc.", "Amazon Web Services, Inc."),
+            ("000002 BAIFU (M) Sdn Bhd", "BAIFU (M) Sdn Bhd"),
             (
-                "AEON CO. (M) BHD ( 126926-H )",
-                "AEON CO. (M) BHD (126926-H)",
+                "GARDENIA BAKERIES (KL) SDN BHD (139386 X)",
+                "GARDENIA BAKERIES (KL) SDN BHD",
             ),
+            (
+                "MOONLIGHT CAKE HOUSE SDN BHD 862725-U",
+                "MOONLIGHT CAKE HOUSE SDN BHD",
+            ),
+            (
+                "KING'S CONFECTIONERY S/B 273500-U (KJ1)",
+                "KING'S CONFECTIONERY S/B",
+            ),
+            ("COSWAY (M) SDN BHD (E0118-A)", "COSWAY (M) SDN BHD"),
+            ("OWN BY: CHEF LEE SDN BHD", "CHEF LEE SDN BHD"),
+            ("7-ELEVEN MALAYSIA", "7-ELEVEN MALAYSIA"),
+            ("AEON CO. (M) BHD ( 126926-H )", "AEON CO. (M) BHD"),
         ];
         for (raw, want) in cases {
             assert_eq!(clean_merchant(raw).as_deref(), Some(want), "{raw:?}");

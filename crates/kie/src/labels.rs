@@ -1,0 +1,617 @@
+//! Field labels as printed on receipts and invoices, in the languages the rules read.
+
+/// What a label announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelKind {
+    Total,
+    Subtotal,
+    Tax,
+    Rounding,
+    Discount,
+    Service,
+    /// Cash given, change, tendered, quantities, savings: amounts that are not the total.
+    NotTotal,
+}
+
+/// Upper case, punctuation to spaces, spaces collapsed, and the OCR look-alike `0` read as `O`
+/// inside words (`T0TAL`).
+pub fn norm(text: &str) -> String {
+    let up: String = text
+        .to_uppercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    up.split_whitespace()
+        .map(|w| {
+            if w.chars().any(|c| c.is_alphabetic()) {
+                w.replace('0', "O")
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn has_phrase(n: &str, phrase: &str) -> bool {
+    let padded = format!(" {n} ");
+    padded.contains(&format!(" {phrase} "))
+}
+
+fn any(n: &str, phrases: &[&str]) -> bool {
+    phrases.iter().any(|p| has_phrase(n, p))
+}
+
+const NOT_TOTAL: &[&str] = &[
+    "CASH",
+    "CHANGE",
+    "TENDERED",
+    "TENDER",
+    "PAID",
+    "BALANCE",
+    "QTY",
+    "QUANTITY",
+    "ITEMS",
+    "ITEM",
+    "SAVINGS",
+    "SAVED",
+    "YOU SAVED",
+    "CHANGE DUE",
+    "KEMBALI",
+    "TUNAI",
+    "BAKI",
+    "WECHSELGELD",
+    "GEGEBEN",
+    "RENDU",
+    "CAMBIO",
+    "СДАЧА",
+    "НАЛИЧНЫМИ",
+    "POINTS",
+    "CARD",
+    "VISA",
+    "MASTERCARD",
+    "KREDITKARTE",
+    "EC KARTE",
+];
+const ROUNDING: &[&str] = &[
+    "ROUNDING",
+    "ROUNDED ADJ",
+    "ROUNDING ADJ",
+    "ROUND ADJ",
+    "ADJ",
+    "PEMBULATAN",
+    "RUNDUNG",
+    "ARRONDI",
+];
+const DISCOUNT: &[&str] = &[
+    "DISCOUNT",
+    "DISC",
+    "RABATT",
+    "REMISE",
+    "DESCUENTO",
+    "SCONTO",
+    "KORTING",
+    "DISKON",
+    "СКИДКА",
+    "VOUCHER",
+    "PROMO",
+];
+const SERVICE: &[&str] = &[
+    "SERVICE CHARGE",
+    "SERVICE CHG",
+    "SVC CHG",
+    "SVC",
+    "SERVICE",
+    "TIP",
+    "GRATUITY",
+    "TRINKGELD",
+    "POURBOIRE",
+];
+const SUBTOTAL: &[&str] = &[
+    "SUBTOTAL",
+    "SUB TOTAL",
+    "SUBTOTAAL",
+    "SUBTOTALE",
+    "ZWISCHENSUMME",
+    "NETTO",
+    "NETTOBETRAG",
+    "NETTOSUMME",
+    "TOTAL HT",
+    "MONTANT HT",
+    "TOTAL EXCL",
+    "TOTAL EXCLUDING",
+    "EXCL VAT",
+    "EXCL TAX",
+    "EXCL GST",
+    "BEFORE TAX",
+    "UNTAXED AMOUNT",
+    "NET AMOUNT",
+    "BASE IMPONIBLE",
+    "IMPONIBLE",
+    "TOTAL SALES EXCLUDING",
+    "TOTAL EXCL GST",
+    "TOTAL NET",
+    "AMOUNT EXCL",
+    "SOUS TOTAL",
+    "СУММА БЕЗ НДС",
+    "TOTAL BEFORE",
+    "TOTAL SALES EXCL",
+    "PRIX HT",
+    "TOTAL HORS TAXE",
+    "HORS TAXE",
+    "NETTO BEDRAG",
+];
+const TAX: &[&str] = &[
+    "GST",
+    "SST",
+    "VAT",
+    "TAX",
+    "MWST",
+    "UST",
+    "TVA",
+    "IVA",
+    "PPN",
+    "НДС",
+    "BTW",
+    "SALES TAX",
+    "SERVICE TAX",
+    "TOTAL TAX",
+    "TAX AMOUNT",
+    "TOTAL GST",
+    "TOTAL VAT",
+    "MEHRWERTSTEUER",
+    "UMSATZSTEUER",
+    "PAJAK",
+    "CUKAI",
+];
+/// Phrases with a tax word that are not tax amounts.
+const TAX_NOT: &[&str] = &[
+    "TAX INVOICE",
+    "GST REG",
+    "GST ID",
+    "GST NO",
+    "VAT NO",
+    "VAT REG",
+    "VAT ID",
+    "TAX ID",
+    "UST IDNR",
+    "UST ID",
+    "TAX CODE",
+    "GST REG NO",
+    "GST SUMMARY",
+    "TAX NO",
+    "SST NO",
+    "SST REG",
+    "VAT NUMBER",
+    "USTIDNR",
+    "STEUERNR",
+    "STEUERNUMMER",
+    "TAX REG",
+    "NPWP",
+    "ИНН",
+    "TAX EXEMPT",
+    "TAX FREE",
+];
+const TOTAL_STRONG: &[&str] = &[
+    "GRAND TOTAL",
+    "TOTAL AMOUNT",
+    "AMOUNT DUE",
+    "TOTAL DUE",
+    "BALANCE DUE",
+    "NETT TOTAL",
+    "NET TOTAL",
+    "TOTAL RM",
+    "TOTAL PAYABLE",
+    "AMOUNT PAYABLE",
+    "TOTAL INCL",
+    "TOTAL INCLUSIVE",
+    "TOTAL SALES",
+    "ROUNDED TOTAL",
+    "JUMLAH",
+    "JUMLAH BESAR",
+    "ИТОГО",
+    "К ОПЛАТЕ",
+    "ВСЕГО",
+    "MONTANT TTC",
+    "TOTAL TTC",
+    "NET A PAYER",
+    "GESAMT",
+    "GESAMTBETRAG",
+    "SUMME",
+    "ENDBETRAG",
+    "RECHNUNGSBETRAG",
+    "ZU ZAHLEN",
+    "BRUTTO",
+    "TOTALE",
+    "IMPORTE TOTAL",
+    "TOTAAL",
+    "TE BETALEN",
+    "TOTAL BAYAR",
+    "TOTAL BELANJA",
+    "INVOICE TOTAL",
+    "TOTAL EUR",
+    "TOTAL USD",
+    "BETRAG",
+    "TOTAL A PAGAR",
+    "TOTALE EURO",
+    "AMOUNT",
+    "SOMME",
+    "A PAYER",
+    "MONTANT",
+    "TOTAL TTC",
+];
+const TOTAL_WEAK: &[&str] = &["TOTAL", "TOTL", "TTL", "TOTAI", "TOT", "TOTAAL", "SUM"];
+
+/// The label a line's text starts with or consists of, with its strength (0..1).
+pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
+    let n = norm(text);
+    if n.is_empty() {
+        return None;
+    }
+    if any(&n, ROUNDING) {
+        return Some((LabelKind::Rounding, 0.9));
+    }
+    if any(&n, SUBTOTAL) {
+        return Some((LabelKind::Subtotal, 0.9));
+    }
+    if any(&n, DISCOUNT) && !any(&n, &["TOTAL AFTER", "AFTER DISCOUNT"]) {
+        return Some((LabelKind::Discount, 0.8));
+    }
+    let taxish = any(&n, TAX) && !any(&n, TAX_NOT);
+    let totalish = any(&n, TOTAL_STRONG) || any(&n, TOTAL_WEAK);
+    // "Total incl. VAT" is the total; "incl. 19 % MwSt 3,80" alone is the tax.
+    let total_incl = totalish && any(&n, &["INCL", "INCLUSIVE", "INKL", "TTC", "INCLUDING"]);
+    if taxish
+        && !total_incl
+        && !any(
+            &n,
+            &[
+                "GRAND TOTAL",
+                "TOTAL AMOUNT",
+                "TOTAL SALES",
+                "AMOUNT DUE",
+                "TOTAL INCL",
+            ],
+        )
+    {
+        return Some((
+            LabelKind::Tax,
+            if any(&n, &["TOTAL TAX", "TAX AMOUNT", "TOTAL GST", "TOTAL VAT"]) {
+                0.95
+            } else {
+                0.8
+            },
+        ));
+    }
+    if any(&n, NOT_TOTAL) && !any(&n, &["BALANCE DUE", "AMOUNT PAID", "TOTAL PAID"]) {
+        return Some((LabelKind::NotTotal, 0.9));
+    }
+    if any(&n, SERVICE) {
+        return Some((LabelKind::Service, 0.7));
+    }
+    if any(&n, TOTAL_STRONG) {
+        return Some((LabelKind::Total, 1.0));
+    }
+    if totalish {
+        return Some((LabelKind::Total, 0.85));
+    }
+    None
+}
+
+/// Words that mark a table header row (a `Total` there is a column, not a label).
+pub fn is_table_header(text: &str) -> bool {
+    let n = norm(text);
+    let hits = [
+        "QTY",
+        "QUANTITY",
+        "DESCRIPTION",
+        "UNIT PRICE",
+        "PRICE",
+        "ITEM",
+        "MENGE",
+        "BESCHREIBUNG",
+        "EINZELPREIS",
+        "ARTICLE",
+        "QUANTITE",
+        "PRIX",
+        "AMOUNT",
+        "RATE",
+    ]
+    .iter()
+    .filter(|p| has_phrase(&n, p))
+    .count();
+    hits >= 2
+}
+
+/// Date labels; due, expiry and delivery dates are not the document date.
+pub fn date_label(text: &str) -> Option<f32> {
+    let n = norm(text);
+    if any(
+        &n,
+        &[
+            "DUE",
+            "EXPIRY",
+            "EXP",
+            "VALID",
+            "FÄLLIG",
+            "FALLIG",
+            "ECHEANCE",
+            "ÉCHÉANCE",
+            "DELIVERY",
+            "LIEFERDATUM",
+            "VENCIMIENTO",
+            "SCADENZA",
+            "BIRTH",
+        ],
+    ) {
+        return Some(-1.0);
+    }
+    if any(
+        &n,
+        &[
+            "INVOICE DATE",
+            "RECHNUNGSDATUM",
+            "DATE DE FACTURE",
+            "FECHA DE FACTURA",
+            "DATA FATTURA",
+            "FACTUURDATUM",
+            "TARIKH",
+            "TGL",
+            "TANGGAL",
+            "DATUM",
+            "ДАТА",
+            "FECHA",
+            "DATA",
+            "DATE",
+            "DATED",
+            "ISSUE DATE",
+            "ORDER DATE",
+            "BILL DATE",
+        ],
+    ) {
+        return Some(1.0);
+    }
+    None
+}
+
+/// Lines that are not a merchant name: headings, addresses, phones, tax ids, web addresses.
+pub fn not_a_name(text: &str) -> bool {
+    let n = norm(text);
+    let heading = [
+        "RECEIPT",
+        "TAX INVOICE",
+        "INVOICE",
+        "SIMPLIFIED TAX INVOICE",
+        "CASH SALE",
+        "CASH BILL",
+        "OFFICIAL RECEIPT",
+        "RECHNUNG",
+        "FACTURE",
+        "FACTURA",
+        "FATTURA",
+        "FACTUUR",
+        "QUITTUNG",
+        "BON",
+        "KASSENBON",
+        "ЧЕК",
+        "КАССОВЫЙ ЧЕК",
+        "WELCOME",
+        "THANK YOU",
+        "THANKS",
+        "TERIMA KASIH",
+        "ORDER",
+        "BILL",
+        "CUSTOMER COPY",
+        "MERCHANT COPY",
+        "COPY",
+        "DUPLICATE",
+        "ORIGINAL",
+        "NOTA",
+        "STRUK",
+        "KWITANSI",
+        "TABLE",
+        "CHECK",
+        "GUEST",
+        "INVOICE NO",
+        "PAGE",
+        "PAYMENT RECEIPT",
+        "SALES RECEIPT",
+        "TAX RECEIPT",
+        "CASH RECEIPT",
+        "PROFORMA INVOICE",
+    ];
+    if heading.contains(&n.as_str()) {
+        return true;
+    }
+    let markers = [
+        "TEL",
+        "TELEPHONE",
+        "PHONE",
+        "FAX",
+        "HP",
+        "MOBILE",
+        "EMAIL",
+        "E MAIL",
+        "WWW",
+        "HTTP",
+        "COM",
+        "GST REG",
+        "GST ID",
+        "GST NO",
+        "SST",
+        "REG NO",
+        "CO REG",
+        "COMPANY NO",
+        "CO NO",
+        "ROC",
+        "VAT",
+        "UST",
+        "IDNR",
+        "STEUER",
+        "JALAN",
+        "JLN",
+        "LOT",
+        "TAMAN",
+        "BANDAR",
+        "LORONG",
+        "PERSIARAN",
+        "STREET",
+        "ROAD",
+        "RD",
+        "AVENUE",
+        "AVE",
+        "STR",
+        "STRASSE",
+        "STRAßE",
+        "PLATZ",
+        "RUE",
+        "VIA",
+        "CALLE",
+        "BLVD",
+        "SUITE",
+        "FLOOR",
+        "NO",
+        "KM",
+        "UL",
+        "ДОМ",
+        "ИНН",
+        "КПП",
+        "ОГРН",
+        "INVOICE NO",
+        "RECEIPT NO",
+        "BILL NO",
+        "DOC NO",
+        "CASHIER",
+        "DATE",
+        "TIME",
+        "TABLE",
+        "SELANGOR",
+        "KUALA LUMPUR",
+        "JOHOR",
+        "MALAYSIA",
+        "PO BOX",
+        "POSTFACH",
+        "HOURS",
+        "BILL TO",
+        "SHIP TO",
+        "SOLD TO",
+        "BILLING",
+        "SHIPPING",
+        "DELIVER TO",
+        "FACTUURADRES",
+        "LEVERADRES",
+        "RECHNUNGSADRESSE",
+        "LIEFERADRESSE",
+        "ADRESSE",
+        "ADDRESS",
+        "CUSTOMER",
+        "CLIENT",
+        "KUNDE",
+        "ATTN",
+    ];
+    if any(&n, &markers) {
+        return true;
+    }
+    // German-style street names run the street word into the name.
+    if n.split(' ').any(|w| {
+        ["STRASSE", "GASSE", "ALLEE", "PLATZ", "WEG", "STR"]
+            .iter()
+            .any(|s| w.len() > s.len() && w.ends_with(s))
+    }) {
+        return true;
+    }
+    // A postal code first: "69100 VILLEURBANNE", "10115 Berlin".
+    if n.split(' ')
+        .next()
+        .is_some_and(|w| (4..=6).contains(&w.len()) && w.chars().all(|c| c.is_ascii_digit()))
+    {
+        return true;
+    }
+    let digits = n.chars().filter(char::is_ascii_digit).count();
+    let letters = n.chars().filter(|c| c.is_alphabetic()).count();
+    letters < 3 || digits * 2 > letters || text.contains('@')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_and_their_look_alikes() {
+        let cases: &[(&str, Option<LabelKind>)] = &[
+            ("TOTAL", Some(LabelKind::Total)),
+            ("T0TAL:", Some(LabelKind::Total)),
+            ("Grand Total", Some(LabelKind::Total)),
+            ("TOTAL (RM)", Some(LabelKind::Total)),
+            ("Nett Total", Some(LabelKind::Total)),
+            ("Amount Due", Some(LabelKind::Total)),
+            ("JUMLAH", Some(LabelKind::Total)),
+            ("ИТОГО", Some(LabelKind::Total)),
+            ("К ОПЛАТЕ", Some(LabelKind::Total)),
+            ("Montant TTC", Some(LabelKind::Total)),
+            ("Gesamtbetrag", Some(LabelKind::Total)),
+            ("Summe", Some(LabelKind::Total)),
+            ("Totale", Some(LabelKind::Total)),
+            ("Total Sales (Inclusive GST)", Some(LabelKind::Total)),
+            ("Total incl. VAT", Some(LabelKind::Total)),
+            ("SUBTOTAL", Some(LabelKind::Subtotal)),
+            ("Sub Total", Some(LabelKind::Subtotal)),
+            ("Total excl. VAT", Some(LabelKind::Subtotal)),
+            ("Total HT", Some(LabelKind::Subtotal)),
+            ("Zwischensumme", Some(LabelKind::Subtotal)),
+            ("TOTAL QTY", Some(LabelKind::NotTotal)),
+            ("Total Items", Some(LabelKind::NotTotal)),
+            ("TOTAL SAVINGS", Some(LabelKind::NotTotal)),
+            ("CHANGE", Some(LabelKind::NotTotal)),
+            ("CASH", Some(LabelKind::NotTotal)),
+            ("TENDERED", Some(LabelKind::NotTotal)),
+            ("ROUNDING", Some(LabelKind::Rounding)),
+            ("Rounding Adj", Some(LabelKind::Rounding)),
+            ("DISCOUNT", Some(LabelKind::Discount)),
+            ("GST 6%", Some(LabelKind::Tax)),
+            ("SST 6%", Some(LabelKind::Tax)),
+            ("MwSt. 19%", Some(LabelKind::Tax)),
+            ("USt 19 %", Some(LabelKind::Tax)),
+            ("TVA 20%", Some(LabelKind::Tax)),
+            ("IVA", Some(LabelKind::Tax)),
+            ("PPN 10%", Some(LabelKind::Tax)),
+            ("НДС 20%", Some(LabelKind::Tax)),
+            ("Total Tax", Some(LabelKind::Tax)),
+            ("Incl. 10 x TVA", Some(LabelKind::Tax)),
+            ("inkl. 19% MwSt", Some(LabelKind::Tax)),
+            ("Prix HT", Some(LabelKind::Subtotal)),
+            ("Somme", Some(LabelKind::Total)),
+            ("TAX INVOICE", None),
+            ("GST Reg No: 000123", None),
+            ("Thank you", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(label_of(text).map(|l| l.0), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn names_addresses_and_dates() {
+        for t in [
+            "TAX INVOICE",
+            "Tel: 03-1234 5678",
+            "NO. 12, JALAN MAJU 3",
+            "GST REG NO: 001234567",
+            "www.shop.com",
+            "Hauptstraße 5, 10115 Berlin",
+        ] {
+            assert!(not_a_name(t), "{t}");
+        }
+        for t in [
+            "KEDAI RUNCIT MAJU SDN BHD",
+            "Muster Bürobedarf GmbH",
+            "Corner Cafe",
+        ] {
+            assert!(!not_a_name(t), "{t}");
+        }
+        assert_eq!(date_label("Invoice Date:"), Some(1.0));
+        assert_eq!(date_label("Due Date:"), Some(-1.0));
+        assert_eq!(date_label("Tarikh"), Some(1.0));
+        assert_eq!(date_label("TOTAL"), None);
+    }
+}

@@ -1,0 +1,847 @@
+//! The built-in `layout` backend: label → value pairing along rows and down columns, money and
+//! date candidates scored by their labels, position and arithmetic, the merchant from the top
+//! of the first page. No model weights; every answer goes through `crates/rules`.
+
+use rules::{Adjustment, AdjustmentKind, DateContext, FieldInput, RawFields};
+use rust_decimal::Decimal;
+use tilt_prep::{BBox, DocPage, OcrDocument};
+
+use crate::labels::{LabelKind, date_label, is_table_header, label_of, not_a_name};
+use crate::types::{Evidence, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError};
+
+/// The layout backend. Stateless; cheap to share.
+#[derive(Debug, Clone, Default)]
+pub struct LayoutBackend;
+
+impl KieBackend for LayoutBackend {
+    fn name(&self) -> &str {
+        "layout"
+    }
+
+    fn model_version(&self) -> String {
+        format!("layout-{}", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn extract(&self, doc: &OcrDocument, opts: &ExtractOptions) -> Result<Extraction, KieError> {
+        if doc.pages.is_empty() {
+            return Err(KieError::EmptyDocument);
+        }
+        Ok(extract(doc, opts))
+    }
+}
+
+/// A line with what the backend needs to know about it.
+#[derive(Debug, Clone)]
+struct Line<'a> {
+    page: usize,
+    text: &'a str,
+    bbox: BBox,
+    words: &'a [usize],
+    /// Position down the page, 0 (top) to 1 (bottom).
+    y_rel: f32,
+    conf: f32,
+}
+
+/// An amount printed on the document.
+#[derive(Debug, Clone)]
+struct Money {
+    line: usize,
+    raw: String,
+    value: Decimal,
+    bbox: BBox,
+    words: Vec<usize>,
+}
+
+fn height(b: &BBox) -> f32 {
+    (b[3] - b[1]).max(1.0)
+}
+
+fn v_overlap(a: &BBox, b: &BBox) -> f32 {
+    let inter = a[3].min(b[3]) - a[1].max(b[1]);
+    (inter / height(a).min(height(b))).max(0.0)
+}
+
+fn lines_of(doc: &OcrDocument) -> Vec<Line<'_>> {
+    let mut out = Vec::new();
+    for p in &doc.pages {
+        for l in &p.lines {
+            let conf = if l.words.is_empty() {
+                0.0
+            } else {
+                l.words.iter().map(|&i| p.words[i].conf).sum::<f32>() / l.words.len() as f32
+            };
+            out.push(Line {
+                page: p.index,
+                text: &l.text,
+                bbox: l.bbox,
+                words: &l.words,
+                y_rel: l.bbox[1] / (p.height.max(1) as f32),
+                conf,
+            });
+        }
+    }
+    out
+}
+
+/// Whether a word (or two joined) reads as money: a decimal part of two digits, or digits
+/// with a currency beside them, never a date, time, percentage or long id.
+fn money_like(raw: &str) -> bool {
+    let t = raw.trim();
+    if t.contains('%') || t.contains(':') || t.contains('/') || t.is_empty() {
+        return false;
+    }
+    let digits = t.chars().filter(char::is_ascii_digit).count();
+    if digits == 0 || digits > 12 {
+        return false;
+    }
+    let core: String = t
+        .chars()
+        .filter(|c| c.is_ascii_digit() || matches!(c, '.' | ','))
+        .collect();
+    // Dates like 12.03.24.
+    if core.matches('.').count() >= 2 && core.split('.').all(|g| g.len() <= 2) {
+        return false;
+    }
+    let two_decimals = core
+        .rfind(['.', ','])
+        .is_some_and(|i| core.len() - i - 1 == 2);
+    let grouped = core.contains(['.', ',']) && core.split(['.', ',']).skip(1).all(|g| g.len() == 3);
+    let has_symbol = t
+        .chars()
+        .any(|c| !c.is_ascii_digit() && !matches!(c, '.' | ',' | '-' | '(' | ')' | ' '));
+    two_decimals || (grouped && has_symbol) || (grouped && digits >= 5)
+}
+
+fn money_on_line(idx: usize, line: &Line<'_>, page: &DocPage) -> Vec<Money> {
+    let mut out = Vec::new();
+    let words = line.words;
+    for (k, &wi) in words.iter().enumerate() {
+        let w = &page.words[wi];
+        let mut tries = vec![(vec![wi], w.text.clone())];
+        if k > 0 {
+            let prev = &page.words[words[k - 1]];
+            if !prev.text.chars().any(|c| c.is_ascii_digit()) && prev.text.chars().count() <= 4 {
+                tries.push((vec![words[k - 1], wi], format!("{} {}", prev.text, w.text)));
+            }
+        }
+        if let Some(next) = words.get(k + 1).map(|&n| &page.words[n])
+            && !next.text.chars().any(|c| c.is_ascii_digit())
+            && next.text.chars().count() <= 3
+        {
+            tries.push((vec![wi, words[k + 1]], format!("{} {}", w.text, next.text)));
+        }
+        for (ws, raw) in tries.into_iter().rev() {
+            if !money_like(&raw) {
+                continue;
+            }
+            if let Ok(p) = rules::parse_amount(&raw, None) {
+                let bbox = tilt_prep::document::union(ws.iter().map(|&i| page.words[i].bbox));
+                out.push(Money {
+                    line: idx,
+                    raw,
+                    value: p.value,
+                    bbox,
+                    words: ws,
+                });
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// A labelled amount.
+#[derive(Debug, Clone)]
+struct Labelled {
+    kind: LabelKind,
+    strength: f32,
+    label_line: usize,
+    money: Money,
+    below: bool,
+}
+
+fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
+    let lines = lines_of(doc);
+    let page_of = |l: &Line<'_>| &doc.pages[l.page];
+    let money: Vec<Vec<Money>> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| money_on_line(i, l, page_of(l)))
+        .collect();
+
+    // Labels, and the amount each one announces: right of it on its row, else just below.
+    let mut labelled: Vec<Labelled> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some((kind, strength)) = label_of(l.text) else {
+            continue;
+        };
+        if is_table_header(l.text) || (kind == LabelKind::Total && row_is_header(&lines, i)) {
+            continue;
+        }
+        let same_row = lines
+            .iter()
+            .enumerate()
+            .filter(|(j, o)| {
+                o.page == l.page
+                    && (*j == i || (v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[0] >= l.bbox[0]))
+            })
+            .flat_map(|(j, _)| money[j].iter())
+            .filter(|m| m.bbox[0] >= l.bbox[0])
+            .max_by(|a, b| a.bbox[2].total_cmp(&b.bbox[2]))
+            .cloned();
+        let found = same_row.map(|m| (m, false)).or_else(|| {
+            let h = height(&l.bbox);
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| {
+                    o.page == l.page
+                        && o.bbox[1] >= l.bbox[3] - 0.3 * h
+                        && o.bbox[1] <= l.bbox[3] + 1.2 * h
+                        && o.bbox[2] >= l.bbox[0]
+                        && o.bbox[0] <= l.bbox[2] + 4.0 * h
+                })
+                .flat_map(|(j, _)| money[j].iter())
+                .min_by(|a, b| a.bbox[1].total_cmp(&b.bbox[1]))
+                .cloned()
+                .map(|m| (m, true))
+        });
+        if let Some((m, below)) = found {
+            labelled.push(Labelled {
+                kind,
+                strength,
+                label_line: i,
+                money: m,
+                below,
+            });
+        }
+    }
+    let of_kind = |k: LabelKind| labelled.iter().filter(move |c| c.kind == k);
+    let cash: Option<Decimal> = of_kind(LabelKind::NotTotal)
+        .filter(|c| {
+            label_of(lines[c.label_line].text).is_some()
+                && crate::labels::norm(lines[c.label_line].text).contains("CASH")
+        })
+        .map(|c| c.money.value)
+        .next_back();
+    let change: Option<Decimal> = of_kind(LabelKind::NotTotal)
+        .filter(|c| crate::labels::norm(lines[c.label_line].text).contains("CHANGE"))
+        .map(|c| c.money.value)
+        .next_back();
+
+    // Subtotal and tax first: they vote for the total.
+    let subtotal = of_kind(LabelKind::Subtotal)
+        .filter(|c| c.money.value > Decimal::ZERO)
+        .max_by(|a, b| {
+            (a.strength + lines[a.label_line].y_rel * 0.1)
+                .total_cmp(&(b.strength + lines[b.label_line].y_rel * 0.1))
+        })
+        .cloned();
+    let taxes: Vec<Labelled> = of_kind(LabelKind::Tax)
+        .filter(|c| c.money.value >= Decimal::ZERO)
+        .cloned()
+        .collect();
+
+    let totals: Vec<&Labelled> = of_kind(LabelKind::Total)
+        .filter(|c| c.money.value > Decimal::ZERO)
+        .collect();
+    let max_total = totals.iter().map(|c| c.money.value).max();
+    let med_h = median(lines.iter().map(|l| height(&l.bbox)));
+    let total = totals
+        .iter()
+        .map(|c| {
+            let l = &lines[c.label_line];
+            let mut score =
+                c.strength + 0.25 * l.y_rel + 0.1 * (c.money.line == c.label_line) as u8 as f32;
+            if Some(c.money.value) == max_total {
+                score += 0.5;
+            }
+            score += 0.3 * ((height(&l.bbox) / med_h - 1.0).clamp(0.0, 1.0));
+            if let (Some(ca), Some(ch)) = (cash, change)
+                && ca - ch == c.money.value
+            {
+                score += 0.6;
+            }
+            if let Some(s) = &subtotal
+                && taxes
+                    .iter()
+                    .any(|t| s.money.value + t.money.value == c.money.value)
+            {
+                score += 0.6;
+            }
+            // The total after rounding: another total plus the rounding line.
+            if of_kind(LabelKind::Rounding).any(|r| {
+                totals.iter().any(|t| {
+                    t.money.value + r.money.value == c.money.value && t.money.value != c.money.value
+                })
+            }) {
+                score += 0.7;
+            }
+            if c.below {
+                score -= 0.1;
+            }
+            (score, *c)
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+
+    let mut raw = RawFields::default();
+    let mut evidence: Vec<(FieldName, Evidence)> = Vec::new();
+    let ev = |m: &Money| Evidence {
+        page: lines[m.line].page,
+        words: m.words.clone(),
+        bbox: m.bbox,
+        text: m.raw.clone(),
+    };
+    let total_money: Option<Money> = match total {
+        Some((score, c)) => {
+            let conf = (0.55 + 0.25 * c.strength + 0.1 * score.min(2.0)).min(0.97)
+                * lines[c.money.line].conf.max(0.5);
+            raw.total = Some(FieldInput::new(c.money.raw.clone(), conf));
+            evidence.push((FieldName::Total, ev(&c.money)));
+            Some(c.money.clone())
+        }
+        None => {
+            // No labelled total: the largest amount not on a cash/change row, as a guess.
+            let excluded: Vec<usize> = of_kind(LabelKind::NotTotal).map(|c| c.money.line).collect();
+            let best = money
+                .iter()
+                .flatten()
+                .filter(|m| !excluded.contains(&m.line))
+                .max_by(|a, b| a.value.cmp(&b.value))
+                .cloned();
+            if let Some(m) = &best {
+                raw.total = Some(FieldInput::new(m.raw.clone(), 0.25));
+                evidence.push((FieldName::Total, ev(m)));
+            }
+            best
+        }
+    };
+    let total_value = total_money.as_ref().map(|m| m.value);
+    if let Some(s) = subtotal.filter(|s| total_value.is_none_or(|t| s.money.value <= t)) {
+        raw.subtotal = Some(FieldInput::new(s.money.raw.clone(), 0.6 + 0.3 * s.strength));
+        evidence.push((FieldName::Subtotal, ev(&s.money)));
+    }
+    let sub_value = raw
+        .subtotal
+        .as_ref()
+        .and_then(|f| rules::parse_amount(&f.raw, None).ok())
+        .map(|p| p.value);
+    let tax = taxes
+        .iter()
+        .filter(|t| total_value.is_none_or(|g| t.money.value < g))
+        .map(|t| {
+            let fits =
+                matches!((sub_value, total_value), (Some(s), Some(g)) if s + t.money.value == g);
+            (
+                t.strength + if fits { 1.0 } else { 0.0 } + 0.1 * lines[t.label_line].y_rel,
+                t,
+            )
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, t)| t.clone());
+    if let Some(t) = tax {
+        raw.tax_amount = Some(FieldInput::new(
+            t.money.raw.clone(),
+            0.55 + 0.3 * t.strength,
+        ));
+        evidence.push((FieldName::TaxAmount, ev(&t.money)));
+    }
+    for (kind, adj) in [
+        (LabelKind::Rounding, AdjustmentKind::Rounding),
+        (LabelKind::Discount, AdjustmentKind::Discount),
+        (LabelKind::Service, AdjustmentKind::ServiceCharge),
+    ] {
+        if let Some(c) = of_kind(kind).next_back() {
+            raw.adjustments.push(Adjustment {
+                kind: adj,
+                raw: c.money.raw.clone(),
+            });
+        }
+    }
+
+    // Currency from symbols and codes anywhere, else the locale default.
+    let text = doc.text();
+    let mut hints = opts.hints().clone();
+    let inferred = if hints.country.is_none() {
+        infer_country(&text)
+    } else {
+        None
+    };
+    if let Some(c) = inferred {
+        hints.country = Some(c.to_string());
+    }
+    let mut currency = rules::detect_currency(&text, &hints);
+    // Only a bare `$`/`¥`, or nothing: the country the document names decides.
+    let weak = currency
+        .as_ref()
+        .is_none_or(|c| matches!(c.evidence.as_str(), "$" | "¥"));
+    if weak && let Some(code) = inferred.and_then(country_currency) {
+        currency = Some(rules::CurrencyMatch {
+            code: code.to_string(),
+            evidence: format!("country {}", inferred.unwrap_or_default()),
+            confidence: 0.6,
+        });
+    }
+    if let Some(c) = &currency {
+        raw.currency = Some(FieldInput::new(c.code.clone(), c.confidence));
+        if let Some(e) = find_words(doc, &lines, &c.evidence) {
+            evidence.push((FieldName::Currency, e));
+        }
+    }
+
+    // Dates near a date label, else the most plausible one near the top.
+    let dctx = DateContext::from_hints(
+        &hints,
+        currency.as_ref().map(|c| c.code.as_str()),
+        opts.rules.today,
+    );
+    let mut best_date: Option<(f32, usize)> = None;
+    for (i, l) in lines.iter().enumerate() {
+        let found = rules::find_dates(l.text, &dctx);
+        let Some((d, _)) = found.first() else {
+            continue;
+        };
+        let mut score = d.confidence + 0.2 * (1.0 - l.y_rel) - 0.3 * l.page.min(3) as f32;
+        let label = date_label(l.text).or_else(|| label_left_or_above(&lines, i));
+        match label {
+            Some(s) if s > 0.0 => score += 0.6,
+            Some(_) => score -= 0.8,
+            None => {}
+        }
+        if best_date.is_none_or(|b| score > b.0) {
+            best_date = Some((score, i));
+        }
+    }
+    if let Some((score, i)) = best_date {
+        let l = &lines[i];
+        raw.date = Some(FieldInput::new(
+            l.text.to_string(),
+            (0.5 + 0.3 * score).clamp(0.3, 0.95) * l.conf.max(0.5),
+        ));
+        evidence.push((FieldName::Date, line_evidence(l)));
+    }
+
+    // Merchant from the top of the first page.
+    if let Some((conf, name, ev_lines)) = merchant(&lines, doc) {
+        raw.merchant = Some(FieldInput::new(name, conf));
+        let e = ev_lines
+            .iter()
+            .map(|&i| line_evidence(&lines[i]))
+            .reduce(|a, b| Evidence {
+                page: a.page,
+                words: a.words.into_iter().chain(b.words).collect(),
+                bbox: tilt_prep::document::union([a.bbox, b.bbox]),
+                text: format!("{} {}", a.text, b.text),
+            });
+        if let Some(e) = e {
+            evidence.push((FieldName::Merchant, e));
+        }
+    }
+
+    let norm = rules::normalize(&raw, &opts.rules);
+    let mut out = Extraction {
+        merchant: field(norm.merchant),
+        date: field(norm.date),
+        currency: field(norm.currency),
+        subtotal: field(norm.subtotal),
+        tax_amount: field(norm.tax_amount),
+        total: field(norm.total),
+        warnings: norm.warnings,
+    };
+    for (name, e) in evidence {
+        let f = out.field_mut(name);
+        if f.value.is_some() {
+            f.evidence = Some(e);
+        }
+    }
+    for name in FieldName::ALL {
+        if !opts.wants(name) {
+            *out.field_mut(name) = Field::default();
+        }
+    }
+    out
+}
+
+fn field(n: rules::NormalizedField) -> Field {
+    Field {
+        value: n.value,
+        raw: n.raw,
+        confidence: n.confidence.clamp(0.0, 1.0),
+        evidence: None,
+    }
+}
+
+fn median(v: impl Iterator<Item = f32>) -> f32 {
+    let mut v: Vec<f32> = v.collect();
+    if v.is_empty() {
+        return 1.0;
+    }
+    v.sort_by(f32::total_cmp);
+    v[v.len() / 2].max(1.0)
+}
+
+fn line_evidence(l: &Line<'_>) -> Evidence {
+    Evidence {
+        page: l.page,
+        words: l.words.to_vec(),
+        bbox: l.bbox,
+        text: l.text.to_string(),
+    }
+}
+
+/// A `Total` on a row with other column headings is a table header.
+fn row_is_header(lines: &[Line<'_>], i: usize) -> bool {
+    let row: String = lines
+        .iter()
+        .filter(|o| o.page == lines[i].page && v_overlap(&o.bbox, &lines[i].bbox) >= 0.5)
+        .map(|o| o.text)
+        .collect::<Vec<_>>()
+        .join(" ");
+    is_table_header(&row)
+}
+
+/// A date label left of line `i` on its row, or on the line just above it.
+fn label_left_or_above(lines: &[Line<'_>], i: usize) -> Option<f32> {
+    let l = &lines[i];
+    let h = height(&l.bbox);
+    lines
+        .iter()
+        .filter(|o| o.page == l.page)
+        .filter(|o| {
+            (v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[2] <= l.bbox[0] + 1.0)
+                || (o.bbox[3] <= l.bbox[1] + 0.3 * h
+                    && o.bbox[3] >= l.bbox[1] - 1.5 * h
+                    && o.bbox[0] <= l.bbox[2]
+                    && o.bbox[2] >= l.bbox[0])
+        })
+        .filter_map(|o| date_label(o.text))
+        .max_by(f32::total_cmp)
+}
+
+/// The words that show `token` (the currency evidence), on the first line holding it.
+fn find_words(doc: &OcrDocument, lines: &[Line<'_>], token: &str) -> Option<Evidence> {
+    for l in lines {
+        let page = &doc.pages[l.page];
+        if let Some(&wi) = l
+            .words
+            .iter()
+            .find(|&&wi| page.words[wi].text.contains(token))
+        {
+            let w = &page.words[wi];
+            return Some(Evidence {
+                page: l.page,
+                words: vec![wi],
+                bbox: w.bbox,
+                text: w.text.clone(),
+            });
+        }
+    }
+    None
+}
+
+/// The country a document names through its legal forms, places and words, when the cues are
+/// unmistakable.
+fn infer_country(text: &str) -> Option<&'static str> {
+    let n = crate::labels::norm(text);
+    let padded = format!(" {n} ");
+    let count = |cues: &[&str]| {
+        cues.iter()
+            .filter(|c| padded.contains(&format!(" {c} ")))
+            .count()
+    };
+    let my = count(&[
+        "SDN BHD",
+        "SDN",
+        "BHD",
+        "BERHAD",
+        "MALAYSIA",
+        "SELANGOR",
+        "KUALA LUMPUR",
+        "JOHOR",
+        "JALAN",
+        "JLN",
+        "TAMAN",
+        "PULAU PINANG",
+        "PERAK",
+        "SABAH",
+        "SARAWAK",
+        "MELAKA",
+        "KEDAH",
+    ]);
+    let id = count(&[
+        "JAKARTA",
+        "TUNAI",
+        "KEMBALI",
+        "KEMBALIAN",
+        "NPWP",
+        "TERIMA KASIH",
+        "BANDUNG",
+        "SURABAYA",
+        "JL",
+        "PPN",
+        "PB1",
+        "INDONESIA",
+    ]);
+    let sg = count(&["SINGAPORE", "PTE LTD", "PTE"]);
+    match (my, id, sg) {
+        (m, i, s) if m >= 1 && m > i && m > s => Some("MY"),
+        (m, i, s) if i >= 2 && i > m && i > s => Some("ID"),
+        (m, i, s) if s >= 1 && s > m && s > i => Some("SG"),
+        _ => None,
+    }
+}
+
+fn country_currency(country: &str) -> Option<&'static str> {
+    match country {
+        "MY" => Some("MYR"),
+        "ID" => Some("IDR"),
+        "SG" => Some("SGD"),
+        _ => None,
+    }
+}
+
+/// The line just below `i` is a bare legal form ("GmbH", "SDN BHD").
+fn next_is_suffix(lines: &[Line<'_>], i: usize) -> bool {
+    below(lines, i).is_some_and(|(_, n)| {
+        rules::has_legal_suffix(n.text) && n.text.split_whitespace().count() <= 4
+    })
+}
+
+/// The line right under line `i`, overlapping it horizontally.
+fn below<'l, 'a>(lines: &'l [Line<'a>], i: usize) -> Option<(usize, &'l Line<'a>)> {
+    let l = &lines[i];
+    let h = height(&l.bbox);
+    lines.iter().enumerate().find(|(_, o)| {
+        o.page == l.page
+            && o.bbox[1] >= l.bbox[3] - 0.2 * h
+            && o.bbox[1] <= l.bbox[3] + 1.1 * h
+            && o.bbox[0] < l.bbox[2]
+            && o.bbox[2] > l.bbox[0]
+    })
+}
+
+/// The line right above line `i`, overlapping it horizontally.
+fn above<'l, 'a>(lines: &'l [Line<'a>], i: usize) -> Option<(usize, &'l Line<'a>)> {
+    let l = &lines[i];
+    let h = height(&l.bbox);
+    lines.iter().enumerate().rev().find(|(_, o)| {
+        o.page == l.page
+            && o.bbox[3] <= l.bbox[1] + 0.2 * h
+            && o.bbox[3] >= l.bbox[1] - 1.1 * h
+            && o.bbox[0] < l.bbox[2]
+            && o.bbox[2] > l.bbox[0]
+    })
+}
+
+/// The merchant: a prominent name-like line near the top of the first page; a legal suffix on
+/// the next line joins it.
+fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<usize>)> {
+    let first = doc.pages.first()?;
+    let top: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].page == first.index && lines[i].y_rel < 0.35)
+        .collect();
+    let med_h = median(top.iter().map(|&i| height(&lines[i].bbox)));
+    let mut best: Option<(f32, usize)> = None;
+    for (rank, &i) in top.iter().enumerate().take(14) {
+        let l = &lines[i];
+        let suffix_only = rules::LEGAL_SUFFIXES
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(l.text.trim()));
+        if suffix_only
+            || not_a_name(l.text)
+            || label_of(l.text).is_some()
+            || !rules::find_dates(
+                l.text,
+                &DateContext {
+                    order: None,
+                    today: chrono::NaiveDate::MAX,
+                },
+            )
+            .is_empty()
+        {
+            continue;
+        }
+        let letters = l.text.chars().filter(|c| c.is_alphabetic()).count();
+        let upper = l.text.chars().filter(|c| c.is_uppercase()).count();
+        let mut score = 1.0 - 0.07 * rank as f32;
+        if rules::has_legal_suffix(l.text) || next_is_suffix(lines, i) {
+            score += 0.8;
+        }
+        score += 0.4 * ((height(&l.bbox) / med_h - 1.0).clamp(0.0, 1.5));
+        if upper * 10 >= letters * 8 {
+            score += 0.15;
+        }
+        if letters < 4 {
+            score -= 0.5;
+        }
+        if best.is_none_or(|b| score > b.0) {
+            best = Some((score, i));
+        }
+    }
+    let (score, i) = best?;
+    let l = &lines[i];
+    let mut text = l.text.to_string();
+    let mut used = vec![i];
+    // A name split over two lines: the next line down, as tall, carrying the legal suffix.
+    if !rules::has_legal_suffix(&text)
+        && let Some((j, n)) = below(lines, i)
+        && rules::has_legal_suffix(n.text)
+        && !not_a_name(n.text)
+        && n.text.split_whitespace().count() <= 4
+    {
+        text = format!("{} {}", text, n.text);
+        used.push(j);
+    }
+    // ... or the line above when this one starts mid-name ("CO. (M) SDN BHD").
+    let head = crate::labels::norm(&text);
+    let continues = ["CO ", "M ", "AND ", "CORP", "COMPANY"]
+        .iter()
+        .any(|p| head.starts_with(p))
+        || text.trim_start().starts_with(['(', '&']);
+    if continues
+        && let Some((j, a)) = above(lines, i)
+        && !not_a_name(a.text)
+    {
+        text = format!("{} {}", a.text, text);
+        used.insert(0, j);
+    }
+    let conf = (0.35 + 0.25 * score).clamp(0.2, 0.9) * l.conf.max(0.5);
+    Some((conf, text, used))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tilt_prep::{DocWord, PageSource};
+
+    /// A page from rows of (x, text) at 40 px pitch; words 10 px per character.
+    fn page(rows: &[&[(f32, &str)]]) -> OcrDocument {
+        let mut words = Vec::new();
+        for (r, row) in rows.iter().enumerate() {
+            let y = 20.0 + 40.0 * r as f32;
+            for (x, text) in row.iter() {
+                let mut x = *x;
+                for w in text.split(' ') {
+                    let wdt = 10.0 * w.chars().count() as f32;
+                    words.push(DocWord {
+                        text: w.into(),
+                        bbox: [x, y, x + wdt, y + 20.0],
+                        conf: 0.98,
+                    });
+                    x += wdt + 8.0;
+                }
+            }
+        }
+        OcrDocument {
+            pages: vec![DocPage::from_words(
+                0,
+                600,
+                40 * rows.len() as u32 + 40,
+                PageSource::Ocr,
+                words,
+            )],
+        }
+    }
+
+    fn opts() -> ExtractOptions {
+        ExtractOptions {
+            rules: rules::RuleContext {
+                today: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"),
+                ..rules::RuleContext::default()
+            },
+            fields: None,
+        }
+    }
+
+    #[test]
+    fn a_malaysian_receipt() {
+        let doc = page(&[
+            &[(100.0, "KEDAI RUNCIT MAJU SDN BHD")],
+            &[(120.0, "(1234567-X)")],
+            &[(60.0, "NO 12, JALAN MAJU 3, 43000 KAJANG")],
+            &[(60.0, "Tel: 03-1234 5678")],
+            &[(200.0, "TAX INVOICE")],
+            &[(20.0, "Date: 25/12/2018 8:13 PM")],
+            &[(20.0, "Milo 1kg"), (450.0, "18.90")],
+            &[(20.0, "Total Qty: 3")],
+            &[(20.0, "SUBTOTAL"), (450.0, "61.79")],
+            &[(20.0, "SST 6%"), (450.0, "3.71")],
+            &[(20.0, "TOTAL (RM)"), (450.0, "65.50")],
+            &[(20.0, "CASH"), (450.0, "100.00")],
+            &[(20.0, "CHANGE"), (450.0, "34.50")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("65.50"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("61.79"));
+        assert_eq!(out.tax_amount.value.as_deref(), Some("3.71"));
+        assert_eq!(out.date.value.as_deref(), Some("2018-12-25"));
+        assert_eq!(out.currency.value.as_deref(), Some("MYR"));
+        assert_eq!(
+            out.merchant.value.as_deref(),
+            Some("KEDAI RUNCIT MAJU SDN BHD")
+        );
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        assert!(out.total.confidence > 0.8);
+        let e = out.total.evidence.as_ref().expect("evidence");
+        assert_eq!(e.text, "65.50");
+        assert_eq!(e.page, 0);
+    }
+
+    #[test]
+    fn a_german_invoice_with_values_below_labels_and_a_due_date() {
+        let doc = page(&[
+            &[(20.0, "Muster Bürobedarf"), (400.0, "Rechnung")],
+            &[(20.0, "GmbH")],
+            &[(20.0, "Hauptstraße 5, 10115 Berlin")],
+            &[(20.0, "Rechnungsdatum:"), (300.0, "Fällig am:")],
+            &[(20.0, "15.03.2024"), (300.0, "14.04.2024")],
+            &[(20.0, "Pos. Beschreibung Menge Einzelpreis Betrag")],
+            &[(20.0, "1 Papier"), (300.0, "4"), (450.0, "99,60 €")],
+            &[(20.0, "Nettobetrag"), (450.0, "225,80 €")],
+            &[(20.0, "MwSt. 19 %"), (450.0, "42,90 €")],
+            &[(20.0, "Gesamtbetrag"), (450.0, "268,70 €")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("268.70"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("225.80"));
+        assert_eq!(out.tax_amount.value.as_deref(), Some("42.90"));
+        assert_eq!(out.currency.value.as_deref(), Some("EUR"));
+        assert_eq!(out.date.value.as_deref(), Some("2024-03-15"));
+        assert_eq!(
+            out.merchant.value.as_deref(),
+            Some("Muster Bürobedarf GmbH")
+        );
+    }
+
+    #[test]
+    fn no_total_label_is_a_low_confidence_guess_and_empty_is_an_error() {
+        let doc = page(&[
+            &[(20.0, "Corner Cafe")],
+            &[(20.0, "Latte"), (300.0, "4.50")],
+            &[(20.0, "Cookie"), (300.0, "2.00")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("4.50"));
+        assert!(out.total.confidence < 0.4);
+        assert_eq!(
+            out.currency.value, None,
+            "no currency evidence, none invented"
+        );
+        assert!(matches!(
+            LayoutBackend.extract(&OcrDocument::default(), &opts()),
+            Err(KieError::EmptyDocument)
+        ));
+    }
+
+    #[test]
+    fn only_wanted_fields_are_returned() {
+        let doc = page(&[&[(20.0, "TOTAL"), (300.0, "RM 9.00")]]);
+        let o = ExtractOptions {
+            fields: Some(vec![FieldName::Total]),
+            ..opts()
+        };
+        let out = LayoutBackend.extract(&doc, &o).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("9.00"));
+        assert_eq!(out.currency.value, None);
+    }
+}

@@ -1,0 +1,151 @@
+//! The KIE interface.
+
+use rules::{LocaleHints, RuleContext, Warning};
+use serde::{Deserialize, Serialize};
+use tilt_prep::{BBox, OcrDocument};
+
+/// The six fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldName {
+    Merchant,
+    Date,
+    Currency,
+    Subtotal,
+    TaxAmount,
+    Total,
+}
+
+impl FieldName {
+    pub const ALL: [FieldName; 6] = [
+        FieldName::Merchant,
+        FieldName::Date,
+        FieldName::Currency,
+        FieldName::Subtotal,
+        FieldName::TaxAmount,
+        FieldName::Total,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldName::Merchant => "merchant",
+            FieldName::Date => "date",
+            FieldName::Currency => "currency",
+            FieldName::Subtotal => "subtotal",
+            FieldName::TaxAmount => "tax_amount",
+            FieldName::Total => "total",
+        }
+    }
+}
+
+impl std::str::FromStr for FieldName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        FieldName::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| format!("unknown field '{s}' (known: merchant, date, currency, subtotal, tax_amount, total)"))
+    }
+}
+
+/// Where on the document a value was read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// 0-based page.
+    pub page: usize,
+    /// Indices into that page's `words`.
+    pub words: Vec<usize>,
+    /// The words' box in page pixels.
+    pub bbox: BBox,
+    /// The words' text as read.
+    pub text: String,
+}
+
+/// One extracted field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    /// Normalised by the rules (`YYYY-MM-DD`, ISO 4217, plain decimal string).
+    pub value: Option<String>,
+    /// What the backend found before normalisation.
+    pub raw: Option<String>,
+    /// 0..1; low when guessing.
+    pub confidence: f32,
+    pub evidence: Option<Evidence>,
+}
+
+/// A backend's answer for one document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Extraction {
+    pub merchant: Field,
+    pub date: Field,
+    pub currency: Field,
+    pub subtotal: Field,
+    pub tax_amount: Field,
+    pub total: Field,
+    pub warnings: Vec<Warning>,
+}
+
+impl Extraction {
+    pub fn field(&self, name: FieldName) -> &Field {
+        match name {
+            FieldName::Merchant => &self.merchant,
+            FieldName::Date => &self.date,
+            FieldName::Currency => &self.currency,
+            FieldName::Subtotal => &self.subtotal,
+            FieldName::TaxAmount => &self.tax_amount,
+            FieldName::Total => &self.total,
+        }
+    }
+
+    pub fn field_mut(&mut self, name: FieldName) -> &mut Field {
+        match name {
+            FieldName::Merchant => &mut self.merchant,
+            FieldName::Date => &mut self.date,
+            FieldName::Currency => &mut self.currency,
+            FieldName::Subtotal => &mut self.subtotal,
+            FieldName::TaxAmount => &mut self.tax_amount,
+            FieldName::Total => &mut self.total,
+        }
+    }
+}
+
+/// What a caller asks of a backend.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtractOptions {
+    /// Locale hints and today's date for the rules; `rules.enabled = false` passes raw values.
+    pub rules: RuleContext,
+    /// Fields wanted (others come back empty); `None` for all.
+    pub fields: Option<Vec<FieldName>>,
+}
+
+impl ExtractOptions {
+    pub fn hints(&self) -> &LocaleHints {
+        &self.rules.hints
+    }
+
+    pub fn wants(&self, f: FieldName) -> bool {
+        self.fields.as_ref().is_none_or(|v| v.contains(&f))
+    }
+}
+
+/// Why a backend could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum KieError {
+    #[error("the document has no pages")]
+    EmptyDocument,
+    #[error("backend {backend} is unavailable: {message}")]
+    Unavailable { backend: String, message: String },
+    #[error("backend {backend} timed out")]
+    Timeout { backend: String },
+    #[error("backend {backend} answered badly: {message}")]
+    BadAnswer { backend: String, message: String },
+}
+
+/// A key-information-extraction backend.
+pub trait KieBackend: Send + Sync {
+    /// The backend's name (`layout`, `tilt`, `openai`).
+    fn name(&self) -> &str;
+    /// The model or ruleset version reported in `meta.model_version`.
+    fn model_version(&self) -> String;
+    fn extract(&self, doc: &OcrDocument, opts: &ExtractOptions) -> Result<Extraction, KieError>;
+}
