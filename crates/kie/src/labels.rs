@@ -248,7 +248,9 @@ pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
     if n.is_empty() {
         return None;
     }
-    if any(&n, ROUNDING) {
+    let totalish = any(&n, TOTAL_STRONG) || any(&n, TOTAL_WEAK);
+    // "Total After Adj", "Rounded Total" are totals, not the rounding line.
+    if any(&n, ROUNDING) && !totalish {
         return Some((LabelKind::Rounding, 0.9));
     }
     if any(&n, SUBTOTAL) {
@@ -258,7 +260,6 @@ pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
         return Some((LabelKind::Discount, 0.8));
     }
     let taxish = any(&n, TAX) && !any(&n, TAX_NOT);
-    let totalish = any(&n, TOTAL_STRONG) || any(&n, TOTAL_WEAK);
     // "Total incl. VAT" is the total; "incl. 19 % MwSt 3,80" alone is the tax.
     let total_incl = totalish && any(&n, &["INCL", "INCLUSIVE", "INKL", "TTC", "INCLUDING"]);
     if taxish
@@ -420,7 +421,16 @@ pub fn not_a_name(text: &str) -> bool {
         "CASH RECEIPT",
         "PROFORMA INVOICE",
     ];
-    if heading.contains(&n.as_str()) {
+    // A heading, possibly with its number: "Facture n° 2024-17", "INVOICE # 1234".
+    let mut words: Vec<&str> = n.split(' ').collect();
+    while words.len() > 1
+        && words.last().is_some_and(|w| {
+            ["NO", "N", "NR", "NUMBER", "NUM"].contains(w) || w.chars().all(|c| c.is_ascii_digit())
+        })
+    {
+        words.pop();
+    }
+    if heading.contains(&n.as_str()) || heading.contains(&words.join(" ").as_str()) {
         return true;
     }
     let markers = [
@@ -508,6 +518,29 @@ pub fn not_a_name(text: &str) -> bool {
         "CLIENT",
         "KUNDE",
         "ATTN",
+        "THANK YOU",
+        "COME AGAIN",
+        "GOODS SOLD",
+        "NOT RETURNABLE",
+        "POSTED",
+        "ACCOUNT",
+        "NUMBER",
+        "NAME",
+        "GUEST",
+        "WELCOME",
+        "SERVED BY",
+        "SALESPERSON",
+        "ORDER NO",
+        "RECEIPT NO",
+        "SOLD BY",
+        "SOLD TO",
+        "INVOICE TO",
+        "FACTURE N",
+        "SIRET",
+        "TVA INTRA",
+        "IBAN",
+        "BIC",
+        "SWIFT",
     ];
     if any(&n, &markers) {
         return true;
@@ -527,8 +560,12 @@ pub fn not_a_name(text: &str) -> bool {
     {
         return true;
     }
-    let digits = n.chars().filter(char::is_ascii_digit).count();
-    let letters = n.chars().filter(|c| c.is_alphabetic()).count();
+    // Registration numbers after a name ("AEON CO. (M) BHD (126926-H)") do not make it an id line.
+    let cleaned = rules::clean_merchant(text)
+        .map(|c| norm(&c))
+        .unwrap_or_else(|| n.clone());
+    let digits = cleaned.chars().filter(char::is_ascii_digit).count();
+    let letters = cleaned.chars().filter(|c| c.is_alphabetic()).count();
     letters < 3 || digits * 2 > letters || text.contains('@')
 }
 
@@ -567,6 +604,7 @@ mod tests {
             ("TENDERED", Some(LabelKind::NotTotal)),
             ("ROUNDING", Some(LabelKind::Rounding)),
             ("Rounding Adj", Some(LabelKind::Rounding)),
+            ("Total After Adj Incl GST", Some(LabelKind::Total)),
             ("DISCOUNT", Some(LabelKind::Discount)),
             ("GST 6%", Some(LabelKind::Tax)),
             ("SST 6%", Some(LabelKind::Tax)),

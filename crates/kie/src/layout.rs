@@ -189,7 +189,21 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
             .filter(|m| m.bbox[0] >= l.bbox[0])
             .max_by(|a, b| a.bbox[2].total_cmp(&b.bbox[2]))
             .cloned();
-        let found = same_row.map(|m| (m, false)).or_else(|| {
+        // A skewed photo: the value right of the label sits a little higher or lower.
+        let near_row = || {
+            let h = height(&l.bbox);
+            let yc = (l.bbox[1] + l.bbox[3]) / 2.0;
+            let dy = |m: &Money| ((m.bbox[1] + m.bbox[3]) / 2.0 - yc).abs();
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.page == l.page && o.bbox[0] >= l.bbox[2] - 0.5 * h)
+                .flat_map(|(j, _)| money[j].iter())
+                .filter(|m| dy(m) <= 0.8 * h)
+                .min_by(|a, b| dy(a).total_cmp(&dy(b)))
+                .cloned()
+        };
+        let found = same_row.or_else(near_row).map(|m| (m, false)).or_else(|| {
             let h = height(&l.bbox);
             lines
                 .iter()
@@ -216,6 +230,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
             });
         }
     }
+    resolve_shared_values(&mut labelled, &lines, &money);
     let of_kind = |k: LabelKind| labelled.iter().filter(move |c| c.kind == k);
     let cash: Option<Decimal> = of_kind(LabelKind::NotTotal)
         .filter(|c| {
@@ -317,7 +332,11 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         }
     };
     let total_value = total_money.as_ref().map(|m| m.value);
-    if let Some(s) = subtotal.filter(|s| total_value.is_none_or(|t| s.money.value <= t)) {
+    // A subtotal above the total only when something was taken off (discounts, savings).
+    let has_deduction = money.iter().flatten().any(|m| m.value < Decimal::ZERO);
+    if let Some(s) =
+        subtotal.filter(|s| has_deduction || total_value.is_none_or(|t| s.money.value <= t))
+    {
         raw.subtotal = Some(FieldInput::new(s.money.raw.clone(), 0.6 + 0.3 * s.strength));
         evidence.push((FieldName::Subtotal, ev(&s.money)));
     }
@@ -460,6 +479,50 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         }
     }
     out
+}
+
+/// Two labels of a stacked label column claiming the same amount (a skewed photo shifts the
+/// value column by half a row): the upper label keeps it, the lower one takes the amount just
+/// below it in the same column.
+fn resolve_shared_values(labelled: &mut [Labelled], lines: &[Line<'_>], money: &[Vec<Money>]) {
+    labelled.sort_by(|a, b| {
+        (lines[a.label_line].page, lines[a.label_line].bbox[1])
+            .partial_cmp(&(lines[b.label_line].page, lines[b.label_line].bbox[1]))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    for k in 1..labelled.len() {
+        let (head, tail) = labelled.split_at_mut(k);
+        let cur = &mut tail[0];
+        let Some(prev) = head
+            .iter()
+            .rev()
+            .find(|p| p.money.line == cur.money.line && p.money.bbox == cur.money.bbox)
+        else {
+            continue;
+        };
+        // Equal subtotal and total, or a total repeated as cash, are real: only the parts of a
+        // sum (subtotal, tax, adjustments) are re-paired.
+        let part = |k: LabelKind| !matches!(k, LabelKind::Total | LabelKind::NotTotal);
+        if prev.kind == cur.kind || !part(prev.kind) || !part(cur.kind) {
+            continue;
+        }
+        let taken = &prev.money;
+        let h = height(&taken.bbox);
+        let next = money
+            .iter()
+            .flatten()
+            .filter(|m| {
+                lines[m.line].page == lines[taken.line].page
+                    && m.bbox[1] >= taken.bbox[1] + 0.5 * h
+                    && m.bbox[1] <= taken.bbox[3] + 1.0 * h
+                    && m.bbox[0] < taken.bbox[2]
+                    && m.bbox[2] > taken.bbox[0]
+            })
+            .min_by(|a, b| a.bbox[1].total_cmp(&b.bbox[1]));
+        if let Some(m) = next {
+            cur.money = m.clone();
+        }
+    }
 }
 
 fn field(n: rules::NormalizedField) -> Field {
