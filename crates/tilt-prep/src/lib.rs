@@ -18,6 +18,7 @@
 
 pub mod document;
 pub mod reading_order;
+pub mod tilt_input;
 pub mod wire;
 
 pub use document::{BBox, DocLine, DocPage, DocWord, OcrDocument, PageSource};
