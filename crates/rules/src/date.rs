@@ -345,7 +345,9 @@ fn find_dates_unchecked(text: &str, ctx: &DateContext) -> Vec<(ParsedDate, usize
                     None => break,
                 },
                 Tok::Sep(c) => {
-                    if !matches!(c, '/' | '.' | '-' | ' ' | ',' | '\u{a0}') || parts.is_empty() {
+                    if !matches!(c, '/' | '.' | '-' | ' ' | ',' | '\u{a0}' | '\'' | '’')
+                        || parts.is_empty()
+                    {
                         if parts.is_empty() {
                             j += 1;
                             i = j;
@@ -358,17 +360,34 @@ fn find_dates_unchecked(text: &str, ctx: &DateContext) -> Vec<(ParsedDate, usize
             }
             j += 1;
         }
-        if let Some(d) = interpret(&parts, &seps, ctx) {
-            out.push((d, i));
-            i = j.max(i + 1);
-        } else {
-            i += 1;
+        match interpret(&parts, &seps, ctx) {
+            // An implausible reading ("7212-08-20" out of a phone number) must not swallow the
+            // real date that starts inside it.
+            Some(d) if plausible(d.date, ctx) => {
+                out.push((d, i));
+                i = j.max(i + 1);
+            }
+            Some(d) => {
+                out.push((d, i));
+                i += 1;
+            }
+            None => i += 1,
         }
     }
     out
 }
 
 fn interpret(parts: &[Part], seps: &[char], ctx: &DateContext) -> Option<ParsedDate> {
+    // Numeric dates use one separator throughout ("27/10/2009", not "3- 27/10").
+    let marks: Vec<char> = seps
+        .iter()
+        .copied()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let all_numeric = parts.iter().all(|p| matches!(p, Part::Num(_)));
+    if all_numeric && marks.windows(2).any(|w| w[0] != w[1]) {
+        return None;
+    }
     let sure = |d: NaiveDate| ParsedDate {
         date: d,
         ambiguous: false,
@@ -544,6 +563,9 @@ mod tests {
             ("15 мар 2024", "2024-03-15"),
             ("2024 March 15", "2024-03-15"),
             ("20 Dec 2018 10:30", "2018-12-20"),
+            ("04NOV'17 9:32AM", "2017-11-04"),
+            ("DEC23'14 2:52PM", "2014-12-23"),
+            ("0994 042 7212 08/20/16 13:06", "2016-08-20"),
         ];
         for (raw, want) in cases {
             assert_eq!(date(raw, None), want, "{raw:?}");
