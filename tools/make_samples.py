@@ -1,5 +1,6 @@
 """Make OCRlty's sample documents (all invented): a receipt photo-like PNG, a two-page digital
-invoice PDF with a text layer, and a scanned (image-only) PDF of a receipt.
+invoice PDF with a text layer (and a password-protected copy), and a scanned (image-only) PDF of a
+receipt.
 
 Run through scripts/make-samples, which provides Pillow and reportlab in a local venv.
 Output is deterministic (fixed seeds, fixed PDF timestamps), so re-running changes nothing.
@@ -76,7 +77,7 @@ RECEIPT = [
 ]
 
 
-def invoice_pdf(path):
+def invoice_pdf(path, encrypt=None):
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -84,7 +85,7 @@ def invoice_pdf(path):
 
     pdfmetrics.registerFont(TTFont("DejaVu", os.path.join(FONT_DIR, "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont("DejaVu-Bold", os.path.join(FONT_DIR, "DejaVuSans-Bold.ttf")))
-    c = canvas.Canvas(path, pagesize=A4, invariant=1)
+    c = canvas.Canvas(path, pagesize=A4, invariant=1, encrypt=encrypt)
     c.setTitle("Rechnung RE-2024-0117")
     w, h = A4
     c.setFont("DejaVu-Bold", 18)
@@ -151,6 +152,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     receipt_image(RECEIPT).save(os.path.join(OUT, "receipt-kedai-runcit.png"), optimize=True)
     invoice_pdf(os.path.join(OUT, "invoice-muster-buerobedarf.pdf"))
+    # The same invoice behind a user password: readers must refuse it with a clear error.
+    invoice_pdf(os.path.join(OUT, "encrypted-invoice.pdf"), encrypt="secret")
     # A scan: the receipt printed, slightly rotated, greyscale, JPEG-compressed, wrapped in a PDF
     # page at 200 dpi with no text layer.
     scan = receipt_image(SCAN, width=620, seed=7).convert("L").rotate(1.2, expand=True, fillcolor=235)

@@ -106,6 +106,16 @@ fn bad_pdfs_are_clear_errors() {
     assert!(matches!(err, DocumentError::Input(_)), "{err}");
     assert!(err.is_input_error());
 
+    let err = read_document(
+        &sample("encrypted-invoice.pdf"),
+        &e,
+        None,
+        &PdfOptions::default(),
+    )
+    .expect_err("password");
+    assert_eq!(err.code(), "encrypted_pdf", "{err}");
+    assert!(err.to_string().contains("password"), "{err}");
+
     let err = read_document(b"GIF89a......", &e, None, &PdfOptions::default()).expect_err("gif");
     assert_eq!(err.code(), "unsupported_format");
     assert!(err.to_string().contains("GIF"), "{err}");
