@@ -9,7 +9,6 @@
 use std::time::Instant;
 
 use doc_input::{PageContent, PdfLibrary, PdfOptions};
-use tilt_prep::{DocPage, DocWord, PageSource};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,17 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         height,
                         words,
                     } => {
-                        let page = DocPage::from_words(
-                            i,
-                            width,
-                            height,
-                            PageSource::TextLayer,
-                            words.into_iter().map(|w| DocWord {
-                                text: w.text,
-                                bbox: w.bbox,
-                                conf: 1.0,
-                            }),
-                        );
+                        let page = ocrlty::document::text_layer_page(i, width, height, words);
                         std::hint::black_box(&page);
                         pages += 1;
                     }

@@ -93,20 +93,7 @@ pub fn read_document(
                 width,
                 height,
                 words,
-            } => (
-                DocPage::from_words(
-                    index,
-                    width,
-                    height,
-                    PageSource::TextLayer,
-                    words.into_iter().map(|w| DocWord {
-                        text: w.text,
-                        bbox: w.bbox,
-                        conf: 1.0,
-                    }),
-                ),
-                None,
-            ),
+            } => (text_layer_page(index, width, height, words), None),
             PageContent::Scan { image } => {
                 let page = engine.recognize(&image)?;
                 (ocr_page(index, &page), Some(page.timings))
@@ -125,6 +112,26 @@ pub fn read_document(
         document,
         pages,
     })
+}
+
+/// A text-layer page as a page of the OCR Document (text-layer words are exact: confidence 1).
+pub fn text_layer_page(
+    index: usize,
+    width: u32,
+    height: u32,
+    words: Vec<doc_input::TextWord>,
+) -> DocPage {
+    DocPage::from_words(
+        index,
+        width,
+        height,
+        PageSource::TextLayer,
+        words.into_iter().map(|w| DocWord {
+            text: w.text,
+            bbox: w.bbox,
+            conf: 1.0,
+        }),
+    )
 }
 
 /// An OCR'd page as a page of the OCR Document: its words with their confidences.
