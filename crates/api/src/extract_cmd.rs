@@ -9,11 +9,11 @@ use anyhow::Context;
 use clap::Args;
 use kie::{ExtractOptions, KieBackend, LayoutBackend};
 use ocr_core::OcrEngine;
-use ocrlty::{extraction_json, read_document};
+use ocrlty::extraction_json;
 use rules::{LocaleHints, RuleContext};
 use serde_json::json;
 
-use crate::ocr_cmd::{OcrEngineArgs, PdfArgs};
+use crate::ocr_cmd::{OcrEngineArgs, PdfArgs, error_line, exit_code, read_file};
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
@@ -72,48 +72,38 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let mut failed = 0usize;
     for file in &args.files {
         let t0 = Instant::now();
-        let line = match std::fs::read(file) {
-            Err(e) => {
+        let line = match read_file(file, &engine, &pdf) {
+            Err(error_line) => {
                 failed += 1;
-                json!({"file": file, "error": {"code": "unreadable_file", "message": e.to_string()}})
+                error_line
             }
-            Ok(bytes) => match read_document(&bytes, &engine, None, &pdf) {
-                Err(e) => {
-                    failed += 1;
-                    json!({"file": file, "error": {"code": e.code(), "message": e.to_string()}})
-                }
-                Ok(read) => {
-                    let ocr_ms = t0.elapsed().as_secs_f64() * 1e3;
-                    let t1 = Instant::now();
-                    match backend.extract(&read.document, &opts) {
-                        Err(e) => {
-                            failed += 1;
-                            json!({"file": file, "error": {"code": "extraction_failed", "message": e.to_string()}})
-                        }
-                        Ok(x) => {
-                            let kie_ms = t1.elapsed().as_secs_f64() * 1e3;
-                            let mut v = extraction_json(&x);
-                            v["file"] = json!(file);
-                            v["meta"] = json!({
-                                "backend": backend.name(),
-                                "model_version": backend.model_version(),
-                                "ocr_model": engine.info().model,
-                                "ruleset_version": rules::RULESET_VERSION,
-                                "pages": read.pages,
-                                "timings_ms": {"ocr": ocr_ms, "kie": kie_ms, "total": t0.elapsed().as_secs_f64() * 1e3},
-                            });
-                            v
-                        }
+            Ok(read) => {
+                let ocr_ms = t0.elapsed().as_secs_f64() * 1e3;
+                let t1 = Instant::now();
+                match backend.extract(&read.document, &opts) {
+                    Err(e) => {
+                        failed += 1;
+                        error_line(file, "extraction_failed", e)
+                    }
+                    Ok(x) => {
+                        let kie_ms = t1.elapsed().as_secs_f64() * 1e3;
+                        let mut v = extraction_json(&x);
+                        v["file"] = json!(file);
+                        v["meta"] = json!({
+                            "backend": backend.name(),
+                            "model_version": backend.model_version(),
+                            "ocr_model": engine.info().model,
+                            "ruleset_version": rules::RULESET_VERSION,
+                            "pages": read.pages,
+                            "timings_ms": {"ocr": ocr_ms, "kie": kie_ms, "total": t0.elapsed().as_secs_f64() * 1e3},
+                        });
+                        v
                     }
                 }
-            },
+            }
         };
         writeln!(out, "{line}")?;
     }
     out.flush()?;
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(failed))
 }

@@ -1,7 +1,7 @@
 //! `ocrlty ocr FILE...`: every page of every document as OCR Document pages, one JSON line per file.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use doc_input::PdfOptions;
 use ocr_core::{ClsMode, ModelFiles, ModelPreset, OcrConfig, OcrEngine, default_model_dir};
-use ocrlty::read_document;
+use ocrlty::{ReadDocument, read_document};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Args)]
@@ -144,49 +144,59 @@ pub fn run(args: OcrArgs) -> anyhow::Result<ExitCode> {
     let mut failed = 0usize;
     for file in &args.files {
         let t0 = Instant::now();
-        let line = match std::fs::read(file) {
-            Err(e) => {
+        let line = match read_file(file, &engine, &pdf) {
+            Err(error_line) => {
                 failed += 1;
-                json!({"file": file, "error": {"code": "unreadable_file", "message": e.to_string()}})
+                error_line
             }
-            Ok(bytes) => match read_document(&bytes, &engine, None, &pdf) {
-                Ok(read) => {
-                    let pages: Vec<Value> = read
-                        .document
-                        .pages
-                        .iter()
-                        .zip(&read.pages)
-                        .map(|(page, report)| {
-                            let mut v = serde_json::to_value(page).unwrap_or(Value::Null);
-                            if let Value::Object(m) = &mut v {
-                                m.insert("ms".into(), json!(report.ms));
-                                if let Some(t) = &report.ocr {
-                                    m.insert("ocr_timings".into(), json!(t));
-                                }
+            Ok(read) => {
+                let pages: Vec<Value> = read
+                    .document
+                    .pages
+                    .iter()
+                    .zip(&read.pages)
+                    .map(|(page, report)| {
+                        let mut v = serde_json::to_value(page).unwrap_or(Value::Null);
+                        if let Value::Object(m) = &mut v {
+                            m.insert("ms".into(), json!(report.ms));
+                            if let Some(t) = &report.ocr {
+                                m.insert("ocr_timings".into(), json!(t));
                             }
-                            v
-                        })
-                        .collect();
-                    json!({
-                        "file": file,
-                        "kind": read.kind,
-                        "model": engine.info().model,
-                        "pages": pages,
-                        "elapsed_ms": t0.elapsed().as_secs_f64() * 1e3,
+                        }
+                        v
                     })
-                }
-                Err(e) => {
-                    failed += 1;
-                    json!({"file": file, "error": {"code": e.code(), "message": e.to_string()}})
-                }
-            },
+                    .collect();
+                json!({
+                    "file": file,
+                    "kind": read.kind,
+                    "model": engine.info().model,
+                    "pages": pages,
+                    "elapsed_ms": t0.elapsed().as_secs_f64() * 1e3,
+                })
+            }
         };
         writeln!(out, "{line}")?;
     }
     out.flush()?;
-    Ok(if failed == 0 {
+    Ok(exit_code(failed))
+}
+
+/// The JSON line a file that failed prints.
+pub fn error_line(file: &Path, code: &str, message: impl std::fmt::Display) -> Value {
+    json!({"file": file, "error": {"code": code, "message": message.to_string()}})
+}
+
+/// Reads one file into an OCR Document; a failure comes back as its error line.
+pub fn read_file(file: &Path, engine: &OcrEngine, pdf: &PdfOptions) -> Result<ReadDocument, Value> {
+    let bytes = std::fs::read(file).map_err(|e| error_line(file, "unreadable_file", e))?;
+    read_document(&bytes, engine, None, pdf).map_err(|e| error_line(file, e.code(), e))
+}
+
+/// 0 when every file went through, 1 when any failed.
+pub fn exit_code(failed: usize) -> ExitCode {
+    if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
 }

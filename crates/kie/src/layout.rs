@@ -232,17 +232,14 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     }
     resolve_shared_values(&mut labelled, &lines, &money);
     let of_kind = |k: LabelKind| labelled.iter().filter(move |c| c.kind == k);
-    let cash: Option<Decimal> = of_kind(LabelKind::NotTotal)
-        .filter(|c| {
-            label_of(lines[c.label_line].text).is_some()
-                && crate::labels::norm(lines[c.label_line].text).contains("CASH")
-        })
-        .map(|c| c.money.value)
-        .next_back();
-    let change: Option<Decimal> = of_kind(LabelKind::NotTotal)
-        .filter(|c| crate::labels::norm(lines[c.label_line].text).contains("CHANGE"))
-        .map(|c| c.money.value)
-        .next_back();
+    // The last amount on a cash-/change-like row, for the cash − change = total check.
+    let last_not_total = |word: &str| {
+        of_kind(LabelKind::NotTotal)
+            .filter(|c| crate::labels::norm(lines[c.label_line].text).contains(word))
+            .map(|c| c.money.value)
+            .next_back()
+    };
+    let (cash, change) = (last_not_total("CASH"), last_not_total("CHANGE"));
 
     // Subtotal and tax first: they vote for the total.
     let subtotal = of_kind(LabelKind::Subtotal)
