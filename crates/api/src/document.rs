@@ -52,6 +52,8 @@ pub struct ReadDocument {
     pub kind: DocumentKind,
     pub document: OcrDocument,
     pub pages: Vec<PageReport>,
+    /// The whole read, sniffing and opening included, in ms.
+    pub ms: f64,
 }
 
 /// Reads every page of `bytes` (PDF, JPEG, PNG, TIFF or WebP, decided by magic bytes).
@@ -62,6 +64,7 @@ pub fn read_document(
     pdfium: Option<&PdfLibrary>,
     pdf: &PdfOptions,
 ) -> Result<ReadDocument, DocumentError> {
+    let t0 = Instant::now();
     let kind = doc_input::sniff(bytes)?;
     let mut document = OcrDocument::default();
     let mut pages = Vec::new();
@@ -79,6 +82,7 @@ pub fn read_document(
             kind,
             document,
             pages,
+            ms: t0.elapsed().as_secs_f64() * 1e3,
         });
     }
     let pdfium = match pdfium {
@@ -111,6 +115,7 @@ pub fn read_document(
         kind,
         document,
         pages,
+        ms: t0.elapsed().as_secs_f64() * 1e3,
     })
 }
 

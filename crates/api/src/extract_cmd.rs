@@ -1,19 +1,18 @@
-//! `ocrlty extract FILE...`: the six fields of every document, one JSON line per file.
+//! `ocrlty extract FILE|DIR...`: the six fields of every document, one JSON line per file.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use kie::{ExtractOptions, KieBackend, LayoutBackend};
-use ocr_core::OcrEngine;
-use ocrlty::extraction_json;
-use rules::{LocaleHints, RuleContext};
+use indicatif::{ProgressBar, ProgressStyle};
+use ocrlty::config::{OcrEngineArgs, PdfArgs, RuleArgs};
+use ocrlty::pipeline::{ExtractRequest, Pipeline};
+use ocrlty::server::dto::{ExtractResponse, Include};
 use serde_json::json;
 
-use crate::ocr_cmd::{OcrEngineArgs, PdfArgs, error_line, exit_code, read_file};
+use crate::ocr_cmd::{error_line, exit_code};
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
@@ -21,21 +20,16 @@ pub struct ExtractArgs {
     #[arg(long, env = "KIE_BACKEND", default_value = "layout")]
     pub backend: String,
 
-    /// Country the documents come from (ISO 3166-1 alpha-2), to resolve `$`, `kr` and day/month order.
-    #[arg(long, env = "OCR_COUNTRY")]
-    pub country: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
 
-    /// Language of the documents (ISO 639-1), a hint like the country.
-    #[arg(long, env = "OCR_LANG")]
-    pub language: Option<String>,
+    /// Add the OCR Document of each file to its line (`ocr`).
+    #[arg(long)]
+    pub include_ocr: bool,
 
-    /// Currency assumed when a document shows none (ISO 4217); otherwise none is invented.
-    #[arg(long, env = "DEFAULT_CURRENCY")]
-    pub default_currency: Option<String>,
-
-    /// `false` passes the backend's raw strings through without normalisation or checks.
-    #[arg(long, env = "RULES_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
-    pub rules_enabled: bool,
+    /// Write the JSON lines to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 
     #[command(flatten)]
     pub engine: OcrEngineArgs,
@@ -43,67 +37,110 @@ pub struct ExtractArgs {
     #[command(flatten)]
     pub pdf: PdfArgs,
 
-    /// Documents: PDF (every page), PNG, JPEG, TIFF, WebP.
+    /// Documents (PDF, PNG, JPEG, TIFF, WebP) or folders of them (searched recursively).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
 
+const DOCUMENT_EXTENSIONS: [&str; 7] = ["pdf", "png", "jpg", "jpeg", "tif", "tiff", "webp"];
+
+/// Files as given, folders expanded to the documents under them (sorted).
+fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found).with_context(|| format!("cannot list {}", p.display()))?;
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| DOCUMENT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
-    let backend: Box<dyn KieBackend> = match args.backend.as_str() {
-        "layout" => Box::new(LayoutBackend),
-        other => anyhow::bail!("unknown backend '{other}' (available: layout)"),
+    let files = expand(&args.files)?;
+    let pipeline = Pipeline::builder()
+        .ocr(args.engine.config()?)
+        .pdf(args.pdf.options()?)
+        .default_backend(args.backend.clone())
+        .build()
+        .context("cannot start the pipeline")?;
+    let req = ExtractRequest {
+        backend: None,
+        options: args.rules.extract_options(),
     };
-    let pdf = args.pdf.options()?;
-    let engine = OcrEngine::new(args.engine.config()?).context("cannot start the OCR engine")?;
-    let opts = ExtractOptions {
-        rules: RuleContext {
-            hints: LocaleHints {
-                country: args.country.clone(),
-                language: args.language.clone(),
-                currency: args.default_currency.clone(),
-            },
-            enabled: args.rules_enabled,
-            ..RuleContext::default()
-        },
-        fields: None,
+    let include = Include {
+        ocr: args.include_ocr,
+        timings: true,
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let ocr_model = pipeline.engine().info().model.clone();
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let bar = if std::io::stderr().is_terminal() && files.len() > 1 {
+        let b = ProgressBar::new(files.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} eta {eta} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
     let mut failed = 0usize;
-    for file in &args.files {
-        let t0 = Instant::now();
-        let line = match read_file(file, &engine, &pdf) {
-            Err(error_line) => {
+    for file in &files {
+        if let Some(b) = &bar {
+            b.set_message(file.display().to_string());
+        }
+        let line = match std::fs::read(file) {
+            Err(e) => {
                 failed += 1;
-                error_line
+                error_line(file, "unreadable_file", e)
             }
-            Ok(read) => {
-                let ocr_ms = t0.elapsed().as_secs_f64() * 1e3;
-                let t1 = Instant::now();
-                match backend.extract(&read.document, &opts) {
-                    Err(e) => {
-                        failed += 1;
-                        error_line(file, "extraction_failed", e)
-                    }
-                    Ok(x) => {
-                        let kie_ms = t1.elapsed().as_secs_f64() * 1e3;
-                        let mut v = extraction_json(&x);
-                        v["file"] = json!(file);
-                        v["meta"] = json!({
-                            "backend": backend.name(),
-                            "model_version": backend.model_version(),
-                            "ocr_model": engine.info().model,
-                            "ruleset_version": rules::RULESET_VERSION,
-                            "pages": read.pages,
-                            "timings_ms": {"ocr": ocr_ms, "kie": kie_ms, "total": t0.elapsed().as_secs_f64() * 1e3},
-                        });
-                        v
-                    }
+            Ok(bytes) => match pipeline.extract(&bytes, &req) {
+                Err(e) => {
+                    failed += 1;
+                    error_line(file, e.code(), e)
                 }
-            }
+                Ok(x) => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let r = ExtractResponse::build(&x, &id, &ocr_model, false, include);
+                    let mut v = serde_json::to_value(r)?;
+                    v["file"] = json!(file);
+                    v
+                }
+            },
         };
         writeln!(out, "{line}")?;
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
     }
     out.flush()?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     Ok(exit_code(failed))
 }

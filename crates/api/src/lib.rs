@@ -3,7 +3,10 @@
 //! The OCRlty service composed from its library crates: documents in ([`document`]), field
 //! extraction through a KIE backend, and the command line built on them.
 
+pub mod config;
 pub mod document;
+pub mod pipeline;
+pub mod server;
 
 pub use document::{DocumentError, PageReport, ReadDocument, read_document};
 

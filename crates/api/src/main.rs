@@ -1,20 +1,34 @@
-//! `ocrlty`: the OCRlty command line.
+//! `ocrlty`: the OCRlty command line and server.
 
+mod doctor_cmd;
 mod extract_cmd;
 mod ocr_cmd;
+mod serve_cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use ocrlty::config::{ServeArgs, parse_with_file};
 
 /// OCRlty: receipt and invoice extraction.
 #[derive(Debug, Parser)]
-#[command(name = "ocrlty", version, about)]
+#[command(name = "ocrlty", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OCRLTY_GIT_SHA"), ", built ", env!("OCRLTY_BUILD_TIME"), ")"), about)]
 struct Cli {
-    /// Log filter (tracing's env-filter syntax), e.g. `info` or `ocr_core=debug`.
-    #[arg(long, env = "RUST_LOG", default_value = "warn", global = true)]
-    log: String,
+    /// Log filter (tracing's env-filter syntax), e.g. `info` or `ocr_core=debug`
+    /// (default: `info` for serve, `warn` otherwise).
+    #[arg(long, env = "RUST_LOG", global = true)]
+    log: Option<String>,
+
+    /// Log lines as JSON or text (default: json for serve, text otherwise).
+    #[arg(long, env = "LOG_FORMAT", global = true)]
+    log_format: Option<LogFormat>,
 
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
 }
 
 #[derive(Debug, Subcommand)]
@@ -22,20 +36,43 @@ enum Command {
     /// Read documents (PDF pages by text layer or OCR, images by OCR) and print one JSON line
     /// per file: pages with words, lines, the path each page took and timings.
     Ocr(ocr_cmd::OcrArgs),
-    /// Extract merchant, date, currency, subtotal, tax and total from documents: one JSON line
-    /// per file with the values, their confidence and evidence, warnings and timings.
+    /// Extract merchant, date, currency, subtotal, tax and total from documents or folders:
+    /// one JSON line per file with the values, their confidence and evidence, warnings and meta.
     Extract(extract_cmd::ExtractArgs),
+    /// Serve the HTTP API (POST /v1/extract, /v1/extract-batch; docs at /docs).
+    Serve(ServeArgs),
+    /// Check the native libraries, models and GPU this machine has, and say how to fix what
+    /// is missing.
+    Doctor,
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
-        .with_writer(std::io::stderr)
-        .init();
+    let cli = match parse_with_file::<Cli>(std::env::args_os().collect(), "config") {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let serving = matches!(cli.command, Command::Serve(_));
+    let filter = cli
+        .log
+        .clone()
+        .unwrap_or_else(|| if serving { "info" } else { "warn" }.into());
+    let format = cli.log_format.unwrap_or(if serving {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&filter))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
     let result = match cli.command {
         Command::Ocr(args) => ocr_cmd::run(args),
         Command::Extract(args) => extract_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Doctor => doctor_cmd::run(),
     };
     match result {
         Ok(code) => code,

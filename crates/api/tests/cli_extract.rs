@@ -80,7 +80,8 @@ fn samples_give_their_printed_fields_and_a_bad_file_does_not_stop_the_rest() {
     );
     assert_eq!(total["evidence"]["page"], 0);
     assert_eq!(total["evidence"]["bbox"].as_array().map(Vec::len), Some(4));
-    assert_eq!(lines[2]["meta"]["pages"][1]["source"], "text-layer");
+    assert_eq!(lines[2]["meta"]["page_timings"][1]["source"], "text-layer");
+    assert_eq!(lines[2]["meta"]["pages"], 2);
     assert_eq!(lines[2]["meta"]["backend"], "layout");
     assert!(lines[2]["meta"]["ruleset_version"].is_string());
 }

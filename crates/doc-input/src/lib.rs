@@ -27,5 +27,8 @@ mod pdf;
 mod sniff;
 
 pub use error::InputError;
-pub use pdf::{CharBox, PageContent, PdfDoc, PdfLibrary, PdfOptions, TextWord, group_words};
+pub use pdf::{
+    CharBox, PageContent, PdfDoc, PdfLibrary, PdfOptions, TextWord, default_library_dir,
+    group_words,
+};
 pub use sniff::{DocumentKind, describe_magic, sniff};

@@ -16,6 +16,23 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
+    pub const ALL: [DocumentKind; 5] = [
+        DocumentKind::Pdf,
+        DocumentKind::Jpeg,
+        DocumentKind::Png,
+        DocumentKind::Tiff,
+        DocumentKind::Webp,
+    ];
+
+    /// The kind a MIME type names (`image/jpg` is taken for `image/jpeg`).
+    pub fn from_mime(mime: &str) -> Option<DocumentKind> {
+        let m = mime.trim().to_ascii_lowercase();
+        if m == "image/jpg" {
+            return Some(DocumentKind::Jpeg);
+        }
+        Self::ALL.into_iter().find(|k| k.mime() == m)
+    }
+
     /// The MIME type of the kind.
     pub fn mime(self) -> &'static str {
         match self {

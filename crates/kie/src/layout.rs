@@ -454,7 +454,9 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         }
     }
 
+    let t_rules = std::time::Instant::now();
     let norm = rules::normalize(&raw, &opts.rules);
+    let rules_ms = t_rules.elapsed().as_secs_f64() * 1e3;
     let mut out = Extraction {
         merchant: field(norm.merchant),
         date: field(norm.date),
@@ -463,6 +465,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         tax_amount: field(norm.tax_amount),
         total: field(norm.total),
         warnings: norm.warnings,
+        rules_ms,
     };
     for (name, e) in evidence {
         let f = out.field_mut(name);

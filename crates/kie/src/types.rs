@@ -83,6 +83,10 @@ pub struct Extraction {
     pub tax_amount: Field,
     pub total: Field,
     pub warnings: Vec<Warning>,
+    /// Time the backend spent in the normalisation and validation rules (ms), reported
+    /// apart from the backend's own work in `meta.timings_ms.rules`.
+    #[serde(skip)]
+    pub rules_ms: f64,
 }
 
 impl Extraction {
@@ -148,4 +152,15 @@ pub trait KieBackend: Send + Sync {
     /// The model or ruleset version reported in `meta.model_version`.
     fn model_version(&self) -> String;
     fn extract(&self, doc: &OcrDocument, opts: &ExtractOptions) -> Result<Extraction, KieError>;
+    /// Whether the backend can answer now. In-process backends that loaded are always able
+    /// to; remote ones check their server.
+    fn health(&self) -> Result<(), KieError> {
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for dyn KieBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KieBackend({})", self.name())
+    }
 }

@@ -1,0 +1,477 @@
+//! Command-line and environment configuration shared by the CLI commands and the server:
+//! one clap struct per concern, `long` flags with the seeds' environment names, and an optional
+//! TOML file whose keys are the long flag names.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches};
+use doc_input::PdfOptions;
+use kie::{ExtractOptions, FieldName};
+use ocr_core::{ClsMode, ModelFiles, ModelPreset, OcrConfig, default_model_dir};
+use rules::{LocaleHints, RuleContext};
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error(transparent)]
+    Ocr(#[from] ocr_core::OcrError),
+}
+
+fn invalid(msg: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(msg.into())
+}
+
+/// The OCR engine: which models, the classifier, threads and the pixel limit.
+#[derive(Debug, Clone, Args)]
+pub struct OcrEngineArgs {
+    /// PP-OCR model set: v6 (multilingual Latin, € and ß) or v4.
+    #[arg(long, env = "OCR_MODEL", default_value = "v6")]
+    pub ocr_model: String,
+
+    /// Folder holding the model sets (as scripts/setup lays it out).
+    #[arg(long, env = "OCR_MODEL_DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// A det ONNX model to use instead of the preset's (any PP-OCR DBNet export).
+    #[arg(long, requires = "rec_model")]
+    pub det_model: Option<PathBuf>,
+
+    /// A rec ONNX model to use instead of the preset's (any PP-OCR CTC recogniser).
+    #[arg(long, requires = "det_model")]
+    pub rec_model: Option<PathBuf>,
+
+    /// Dictionary file (one character per line) for a rec model without `character` metadata.
+    #[arg(long)]
+    pub rec_dict: Option<PathBuf>,
+
+    /// When the 0/180° classifier runs: off, page (majority of the widest lines), line.
+    #[arg(long, env = "OCR_CLS", default_value = "page", value_parser = parse_cls)]
+    pub cls: ClsMode,
+
+    /// ONNX Runtime intra-op threads (0: one per core).
+    #[arg(long, env = "OMP_NUM_THREADS", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Images (and rendered pages) with more pixels are refused.
+    #[arg(long, env = "MAX_PIXELS", default_value_t = ocr_core::DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+}
+
+fn parse_cls(s: &str) -> Result<ClsMode, String> {
+    match s {
+        "off" => Ok(ClsMode::Off),
+        "page" => Ok(ClsMode::Page),
+        "line" => Ok(ClsMode::Line),
+        _ => Err(format!("'{s}' is not one of off, page, line")),
+    }
+}
+
+impl OcrEngineArgs {
+    pub fn config(&self) -> Result<OcrConfig, ConfigError> {
+        let dir = self.model_dir.clone().unwrap_or_else(default_model_dir);
+        let mut models = match (&self.det_model, &self.rec_model) {
+            (Some(det), Some(rec)) => ModelFiles {
+                name: format!(
+                    "custom:{}",
+                    rec.file_stem()
+                        .map(|s| s.to_string_lossy())
+                        .unwrap_or_default()
+                ),
+                det: det.clone(),
+                rec: rec.clone(),
+                cls: None,
+                dictionary: None,
+            },
+            _ => self.ocr_model.parse::<ModelPreset>()?.files(&dir),
+        };
+        if let Some(dict) = &self.rec_dict {
+            models.dictionary = Some(dict.clone());
+        }
+        let mut cfg = OcrConfig::with_models(models);
+        cfg.cls.mode = if cfg.models.cls.is_none() {
+            ClsMode::Off
+        } else {
+            self.cls
+        };
+        cfg.intra_threads = self.threads;
+        cfg.max_pixels = self.max_pixels;
+        Ok(cfg)
+    }
+}
+
+/// How PDFs are read.
+#[derive(Debug, Clone, Args)]
+pub struct PdfArgs {
+    /// PDFs with more pages are refused.
+    #[arg(long, env = "MAX_PAGES", default_value_t = 50)]
+    pub max_pages: usize,
+
+    /// Resolution at which PDF pages without a text layer are rendered for OCR.
+    #[arg(long, env = "PDF_DPI", default_value_t = 200.0)]
+    pub dpi: f32,
+
+    /// OCR every PDF page, even those with a text layer.
+    #[arg(long)]
+    pub no_text_layer: bool,
+
+    /// Seconds one PDF may take to read (opening and every page).
+    #[arg(long, env = "PDF_TIME_BUDGET_S", default_value_t = 60.0)]
+    pub pdf_time_budget: f64,
+}
+
+impl PdfArgs {
+    pub fn options(&self) -> Result<PdfOptions, ConfigError> {
+        if !(36.0..=600.0).contains(&self.dpi) {
+            return Err(invalid("--dpi must lie between 36 and 600"));
+        }
+        if self.max_pages == 0 {
+            return Err(invalid("--max-pages must be at least 1"));
+        }
+        Ok(PdfOptions {
+            max_pages: self.max_pages,
+            dpi: self.dpi,
+            use_text_layer: !self.no_text_layer,
+            time_budget: Duration::try_from_secs_f64(self.pdf_time_budget)
+                .map_err(|_| invalid("--pdf-time-budget must be a positive number of seconds"))?,
+            ..PdfOptions::default()
+        })
+    }
+}
+
+/// Locale hints and the rules switch.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// Country the documents come from (ISO 3166-1 alpha-2), to resolve `$`, `kr` and day/month order.
+    #[arg(long, env = "OCR_COUNTRY")]
+    pub country: Option<String>,
+
+    /// Language of the documents (ISO 639-1), a hint like the country.
+    #[arg(long, env = "OCR_LANG")]
+    pub language: Option<String>,
+
+    /// Currency assumed when a document shows none (ISO 4217); otherwise none is invented.
+    #[arg(long, env = "DEFAULT_CURRENCY")]
+    pub default_currency: Option<String>,
+
+    /// `false` passes the backend's raw strings through without normalisation or checks.
+    #[arg(long, env = "RULES_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rules_enabled: bool,
+}
+
+impl RuleArgs {
+    /// Extraction options with these hints, for all fields.
+    pub fn extract_options(&self) -> ExtractOptions {
+        ExtractOptions {
+            rules: RuleContext {
+                hints: LocaleHints {
+                    country: self.country.clone(),
+                    language: self.language.clone(),
+                    currency: self.default_currency.clone(),
+                },
+                enabled: self.rules_enabled,
+                ..RuleContext::default()
+            },
+            fields: None::<Vec<FieldName>>,
+        }
+    }
+}
+
+/// API keys, never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ApiKeys(pub Vec<String>);
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{} key(s), redacted]", self.0.len())
+    }
+}
+
+fn parse_keys(s: &str) -> Result<ApiKeys, String> {
+    Ok(ApiKeys(
+        s.split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect(),
+    ))
+}
+
+/// `ocrlty serve`: the HTTP API.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// A TOML file of defaults: keys are the long flag names (`port = 8000`,
+    /// `max-upload-mb = 20`); flags and environment variables win over it.
+    #[arg(long, env = "OCRLTY_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on.
+    #[arg(long, env = "API_HOST", default_value = "0.0.0.0")]
+    pub host: String,
+
+    /// Port to listen on (0: any free port, logged at start).
+    #[arg(long, env = "API_PORT", default_value_t = 8000)]
+    pub port: u16,
+
+    /// KIE backend used when a request names none.
+    #[arg(long, env = "KIE_BACKEND", default_value = "layout")]
+    pub backend: String,
+
+    /// Largest request body, in MiB; an upload over it is refused while it streams in.
+    #[arg(long, env = "MAX_UPLOAD_MB", default_value_t = 20)]
+    pub max_upload_mb: u64,
+
+    /// Document types accepted, as MIME types, decided from the bytes (not the declared type).
+    #[arg(
+        long,
+        env = "ALLOWED_CONTENT_TYPES",
+        value_delimiter = ',',
+        default_value = "application/pdf,image/jpeg,image/png,image/tiff,image/webp"
+    )]
+    pub allowed_content_types: Vec<String>,
+
+    /// Documents read (decoded and OCR'd) at the same time.
+    #[arg(long, env = "OCR_CONCURRENCY", default_value_t = 3)]
+    pub ocr_concurrency: usize,
+
+    /// Documents that may wait for an OCR slot; more are refused with 429.
+    #[arg(long, env = "QUEUE_SIZE", default_value_t = 64)]
+    pub queue_size: usize,
+
+    /// Seconds a request may take, waiting included; over it the answer is 504.
+    #[arg(long, env = "REQUEST_TIMEOUT_S", default_value_t = 120.0)]
+    pub request_timeout: f64,
+
+    /// Files one batch request may carry.
+    #[arg(long, env = "MAX_BATCH_FILES", default_value_t = 32)]
+    pub max_batch_files: usize,
+
+    /// Results kept in the content-hash cache (0: no cache).
+    #[arg(long, env = "CACHE_SIZE", default_value_t = 512)]
+    pub cache_size: usize,
+
+    /// Comma-separated API keys; when set, /v1/extract* need `Authorization: Bearer <key>`.
+    #[arg(long, env = "API_KEYS", value_parser = parse_keys, default_value = "")]
+    pub api_keys: ApiKeys,
+
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "SHUTDOWN_GRACE_S", default_value_t = 30.0)]
+    pub shutdown_grace: f64,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    #[command(flatten)]
+    pub engine: OcrEngineArgs,
+
+    #[command(flatten)]
+    pub pdf: PdfArgs,
+}
+
+impl ServeArgs {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.ocr_concurrency == 0 {
+            return Err(invalid("--ocr-concurrency must be at least 1"));
+        }
+        if self.max_upload_mb == 0 || self.max_upload_mb > 4096 {
+            return Err(invalid("--max-upload-mb must lie between 1 and 4096"));
+        }
+        if self.max_batch_files == 0 {
+            return Err(invalid("--max-batch-files must be at least 1"));
+        }
+        if !(self.request_timeout > 0.0 && self.request_timeout.is_finite()) {
+            return Err(invalid(
+                "--request-timeout must be a positive number of seconds",
+            ));
+        }
+        for t in &self.allowed_content_types {
+            if doc_input::DocumentKind::from_mime(t).is_none() {
+                return Err(invalid(format!(
+                    "ALLOWED_CONTENT_TYPES: '{t}' is not one of application/pdf, image/jpeg, \
+                     image/png, image/tiff, image/webp"
+                )));
+            }
+        }
+        self.pdf.options()?;
+        Ok(())
+    }
+}
+
+/// Parses `argv` into `T`, taking defaults from the TOML file named by `--config` (or the
+/// environment variable of that flag) for every flag given neither on the command line nor in
+/// the environment. Unknown keys in the file are an error.
+pub fn parse_with_file<T: CommandFactory + FromArgMatches>(
+    argv: Vec<OsString>,
+    config_flag: &str,
+) -> Result<T, clap::Error> {
+    let mut cmd = T::command();
+    let matches = cmd.try_get_matches_from_mut(argv.clone())?;
+    let extra = {
+        // The flag may belong to a subcommand (`ocrlty serve --config ...`).
+        let (mut level_cmd, mut level) = (&cmd, &matches);
+        loop {
+            if let Ok(Some(path)) = level.try_get_one::<PathBuf>(config_flag) {
+                break Some(file_args(level_cmd, level, path).map_err(|e| {
+                    cmd.clone()
+                        .error(clap::error::ErrorKind::InvalidValue, e.to_string())
+                })?);
+            }
+            match level
+                .subcommand()
+                .and_then(|(name, m)| Some((level_cmd.find_subcommand(name)?, m)))
+            {
+                Some((c, m)) => (level_cmd, level) = (c, m),
+                None => break None,
+            }
+        }
+    };
+    let Some(extra) = extra else {
+        return T::from_arg_matches(&matches);
+    };
+    let mut argv = argv;
+    argv.extend(extra);
+    let matches = cmd.try_get_matches_from_mut(argv)?;
+    T::from_arg_matches(&matches)
+}
+
+/// `--flag=value` for each key of the file whose flag is still at its default.
+fn file_args(
+    cmd: &clap::Command,
+    matches: &clap::ArgMatches,
+    path: &Path,
+) -> Result<Vec<OsString>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let mut out = Vec::new();
+    for (key, value) in table {
+        let long = key.replace('_', "-");
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long.as_str()))
+            .ok_or_else(|| ConfigError::File {
+                path: path.to_path_buf(),
+                message: format!("unknown key '{key}' (keys are the long flag names of --help)"),
+            })?;
+        let id = arg.get_id().as_str();
+        if !matches!(
+            matches.value_source(id),
+            None | Some(ValueSource::DefaultValue)
+        ) {
+            continue;
+        }
+        let text = match &value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            other => {
+                return Err(ConfigError::File {
+                    path: path.to_path_buf(),
+                    message: format!("'{key}' has an unsupported value {other}"),
+                });
+            }
+        };
+        let is_switch = matches!(arg.get_action(), clap::ArgAction::SetTrue);
+        if is_switch {
+            if text == "true" {
+                out.push(OsString::from(format!("--{long}")));
+            }
+        } else {
+            out.push(OsString::from(format!("--{long}={text}")));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn argv(extra: &[&str]) -> Vec<OsString> {
+        std::iter::once("serve")
+            .chain(extra.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    #[test]
+    fn file_values_fill_flags_left_at_their_default_and_flags_win() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("ocrlty.toml");
+        std::fs::write(
+            &file,
+            "port = 9100\nmax_upload_mb = 5\nallowed-content-types = [\"image/png\"]\nno-text-layer = true\n",
+        )
+        .expect("write");
+        let cfg = file.to_string_lossy().to_string();
+        let s: Serve = parse_with_file(argv(&["--config", &cfg, "--max-upload-mb", "7"]), "config")
+            .expect("parses");
+        assert_eq!(s.args.port, 9100);
+        assert_eq!(s.args.max_upload_mb, 7, "the flag wins over the file");
+        assert_eq!(s.args.allowed_content_types, ["image/png"]);
+        assert!(s.args.pdf.no_text_layer);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("ocrlty.toml");
+        std::fs::write(&file, "prot = 9100\n").expect("write");
+        let cfg = file.to_string_lossy().to_string();
+        let e = parse_with_file::<Serve>(argv(&["--config", &cfg]), "config").expect_err("refused");
+        assert!(e.to_string().contains("unknown key 'prot'"), "{e}");
+    }
+
+    #[test]
+    fn api_keys_never_show_in_debug_output() {
+        let s = Serve::parse_from(argv(&["--api-keys", "s3cret,other"]));
+        assert_eq!(s.args.api_keys.0, ["s3cret", "other"]);
+        let dbg = format!("{:?}", s.args);
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+        assert!(dbg.contains("2 key(s), redacted"));
+    }
+
+    #[test]
+    fn validation_names_the_bad_setting() {
+        let s = Serve::parse_from(argv(&["--allowed-content-types", "image/gif"]));
+        let e = s.args.validate().expect_err("refused");
+        assert!(e.to_string().contains("image/gif"), "{e}");
+        let s = Serve::parse_from(argv(&["--ocr-concurrency", "0"]));
+        assert!(s.args.validate().is_err());
+    }
+}

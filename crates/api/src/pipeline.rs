@@ -1,0 +1,268 @@
+//! The whole extraction for one document, as a library call: bytes → OCR Document → KIE
+//! backend → normalised fields. The server and the CLI both go through [`Pipeline::extract`];
+//! other Rust services can embed it the same way.
+//!
+//! ```no_run
+//! use ocrlty::pipeline::{ExtractRequest, Pipeline};
+//!
+//! let pipeline = Pipeline::builder().build()?; // default OCR models, the layout backend
+//! let bytes = std::fs::read("samples/receipt-kedai-runcit.png")?;
+//! let out = pipeline.extract(&bytes, &ExtractRequest::default())?;
+//! println!("{:?}", out.extraction.total.value);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use doc_input::{DocumentKind, PdfLibrary, PdfOptions};
+use kie::{ExtractOptions, Extraction, KieBackend, KieError, LayoutBackend};
+use ocr_core::{OcrConfig, OcrEngine, OcrError};
+use serde::Serialize;
+use tilt_prep::OcrDocument;
+
+use crate::document::{DocumentError, PageReport, ReadDocument, read_document};
+
+/// Why a document produced no extraction.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error("unknown backend '{name}' (available: {available})")]
+    UnknownBackend { name: String, available: String },
+    #[error("{0}")]
+    Kie(#[source] KieError),
+}
+
+impl PipelineError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PipelineError::Document(e) => e.code(),
+            PipelineError::UnknownBackend { .. } => "unknown_backend",
+            PipelineError::Kie(e) => match e {
+                KieError::EmptyDocument => "empty_document",
+                KieError::Unavailable { .. } => "backend_unavailable",
+                KieError::Timeout { .. } => "backend_timeout",
+                KieError::BadAnswer { .. } => "backend_bad_answer",
+            },
+        }
+    }
+}
+
+/// What one extraction is asked for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtractRequest {
+    /// Backend name; `None` for the pipeline's default.
+    pub backend: Option<String>,
+    /// Hints, rules switch and wanted fields.
+    pub options: ExtractOptions,
+}
+
+/// Milliseconds per stage. `decode` covers sniffing, opening PDFs, text layers, rendering and
+/// image decoding; `ocr` the det/cls/rec models; `kie` the backend without its rules; `rules`
+/// normalisation and validation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct StageTimings {
+    pub decode: f64,
+    pub ocr: f64,
+    pub kie: f64,
+    pub rules: f64,
+    pub total: f64,
+}
+
+/// One document's extraction with everything needed to explain it.
+#[derive(Debug, Clone)]
+pub struct ExtractOutput {
+    pub kind: DocumentKind,
+    pub document: OcrDocument,
+    pub pages: Vec<PageReport>,
+    pub extraction: Extraction,
+    pub backend: String,
+    pub model_version: String,
+    pub timings: StageTimings,
+}
+
+/// Builds a [`Pipeline`]: OCR configuration, PDF options and backends.
+#[derive(Debug)]
+pub struct PipelineBuilder {
+    ocr: Option<OcrConfig>,
+    pdf: PdfOptions,
+    backends: Vec<Arc<dyn KieBackend>>,
+    default_backend: String,
+}
+
+impl PipelineBuilder {
+    /// The OCR engine's configuration (default: PP-OCRv6 from the default model folder).
+    pub fn ocr(mut self, cfg: OcrConfig) -> Self {
+        self.ocr = Some(cfg);
+        self
+    }
+
+    pub fn pdf(mut self, opts: PdfOptions) -> Self {
+        self.pdf = opts;
+        self
+    }
+
+    /// Adds a backend (the layout backend is always there).
+    pub fn backend(mut self, b: Arc<dyn KieBackend>) -> Self {
+        self.backends.retain(|x| x.name() != b.name());
+        self.backends.push(b);
+        self
+    }
+
+    /// The backend used when a request names none (default `layout`).
+    pub fn default_backend(mut self, name: impl Into<String>) -> Self {
+        self.default_backend = name.into();
+        self
+    }
+
+    /// Loads and warms the OCR models and binds libpdfium.
+    pub fn build(self) -> Result<Pipeline, PipelineError> {
+        let backends: BTreeMap<String, Arc<dyn KieBackend>> = self
+            .backends
+            .into_iter()
+            .map(|b| (b.name().to_string(), b))
+            .collect();
+        if !backends.contains_key(&self.default_backend) {
+            return Err(PipelineError::UnknownBackend {
+                name: self.default_backend,
+                available: backends.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+        let cfg = match self.ocr {
+            Some(c) => c,
+            None => OcrConfig::with_models(
+                ocr_core::ModelPreset::V6.files(&ocr_core::default_model_dir()),
+            ),
+        };
+        let engine = OcrEngine::new(cfg).map_err(DocumentError::Ocr)?;
+        let pdfium = PdfLibrary::bind(None).map_err(DocumentError::Input)?;
+        Ok(Pipeline {
+            engine,
+            pdfium,
+            pdf: self.pdf,
+            backends,
+            default_backend: self.default_backend,
+        })
+    }
+}
+
+/// The loaded pipeline. `extract` takes `&self` and may be called from many threads at once;
+/// it is CPU-bound and blocking.
+#[derive(Debug)]
+pub struct Pipeline {
+    engine: OcrEngine,
+    pdfium: &'static PdfLibrary,
+    pdf: PdfOptions,
+    backends: BTreeMap<String, Arc<dyn KieBackend>>,
+    default_backend: String,
+}
+
+impl Pipeline {
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder {
+            ocr: None,
+            pdf: PdfOptions::default(),
+            backends: vec![Arc::new(LayoutBackend)],
+            default_backend: "layout".into(),
+        }
+    }
+
+    pub fn engine(&self) -> &OcrEngine {
+        &self.engine
+    }
+
+    pub fn default_backend(&self) -> &str {
+        &self.default_backend
+    }
+
+    /// Backend names with their model versions.
+    pub fn backends(&self) -> impl Iterator<Item = (&str, String)> {
+        self.backends
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.model_version()))
+    }
+
+    /// The backend a request names (or the default).
+    pub fn backend(&self, name: Option<&str>) -> Result<&Arc<dyn KieBackend>, PipelineError> {
+        let name = name.unwrap_or(&self.default_backend);
+        self.backends
+            .get(name)
+            .ok_or_else(|| PipelineError::UnknownBackend {
+                name: name.to_string(),
+                available: self.backends.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// Reads every page of `bytes` and extracts the fields.
+    pub fn extract(
+        &self,
+        bytes: &[u8],
+        req: &ExtractRequest,
+    ) -> Result<ExtractOutput, PipelineError> {
+        self.backend(req.backend.as_deref())?;
+        let read = self.read(bytes)?;
+        self.kie(read, req)
+    }
+
+    /// The first half of [`Pipeline::extract`]: every page into the OCR Document (CPU-bound).
+    pub fn read(&self, bytes: &[u8]) -> Result<ReadDocument, DocumentError> {
+        read_document(bytes, &self.engine, Some(self.pdfium), &self.pdf)
+    }
+
+    /// The second half: the backend and its rules over a document read by [`Pipeline::read`].
+    pub fn kie(
+        &self,
+        read: ReadDocument,
+        req: &ExtractRequest,
+    ) -> Result<ExtractOutput, PipelineError> {
+        let backend = self.backend(req.backend.as_deref())?;
+        let ocr_ms: f64 = read
+            .pages
+            .iter()
+            .filter_map(|p| p.ocr.as_ref())
+            .map(|t| t.total_ms)
+            .sum();
+        let t1 = Instant::now();
+        let extraction = backend
+            .extract(&read.document, &req.options)
+            .map_err(PipelineError::Kie)?;
+        let kie_ms = ms(t1);
+        let timings = StageTimings {
+            decode: (read.ms - ocr_ms).max(0.0),
+            ocr: ocr_ms,
+            kie: (kie_ms - extraction.rules_ms).max(0.0),
+            rules: extraction.rules_ms,
+            total: read.ms + kie_ms,
+        };
+        Ok(ExtractOutput {
+            kind: read.kind,
+            document: read.document,
+            pages: read.pages,
+            extraction,
+            backend: backend.name().to_string(),
+            model_version: backend.model_version(),
+            timings,
+        })
+    }
+
+    /// Each backend: name, model version, and whether it can answer now.
+    pub fn backend_health(&self) -> Vec<(String, String, bool)> {
+        self.backends
+            .iter()
+            .map(|(n, b)| (n.clone(), b.model_version(), b.health().is_ok()))
+            .collect()
+    }
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+impl From<OcrError> for PipelineError {
+    fn from(e: OcrError) -> Self {
+        PipelineError::Document(DocumentError::Ocr(e))
+    }
+}

@@ -1,0 +1,265 @@
+//! The HTTP API on :8000: routes, state, limits and the serve loop.
+//!
+//! The listener opens before the models load; `/ping` and `/readyz` show the loading state.
+//! OCR runs on blocking threads under a semaphore of `OCR_CONCURRENCY` slots with a bounded
+//! queue in front of it; every request has a deadline.
+
+pub mod dto;
+pub mod metrics;
+pub mod problem;
+mod routes;
+mod upload;
+
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use doc_input::DocumentKind;
+use kie::ExtractOptions;
+use lru::LruCache;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::config::ServeArgs;
+use crate::pipeline::{ExtractOutput, Pipeline};
+
+pub use routes::ApiDoc;
+
+/// The server's limits and defaults, from [`ServeArgs`].
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub max_upload_bytes: u64,
+    pub allowed: Vec<DocumentKind>,
+    pub ocr_concurrency: usize,
+    pub queue_size: usize,
+    pub request_timeout: Duration,
+    pub max_batch_files: usize,
+    pub cache_size: usize,
+    /// SHA-256 of each API key; empty: no authentication.
+    api_key_hashes: Vec<[u8; 32]>,
+    /// Locale hints and the rules switch applied when a request gives none.
+    pub defaults: ExtractOptions,
+}
+
+impl ServerSettings {
+    pub fn from_args(args: &ServeArgs) -> Self {
+        ServerSettings {
+            max_upload_bytes: args.max_upload_mb * 1024 * 1024,
+            allowed: args
+                .allowed_content_types
+                .iter()
+                .filter_map(|m| DocumentKind::from_mime(m))
+                .collect(),
+            ocr_concurrency: args.ocr_concurrency.max(1),
+            queue_size: args.queue_size,
+            request_timeout: Duration::from_secs_f64(args.request_timeout),
+            max_batch_files: args.max_batch_files.max(1),
+            cache_size: args.cache_size,
+            api_key_hashes: args
+                .api_keys
+                .0
+                .iter()
+                .map(|k| sha256(k.as_bytes()))
+                .collect(),
+            defaults: args.rules.extract_options(),
+        }
+    }
+
+    pub fn max_upload_mb(&self) -> u64 {
+        self.max_upload_bytes / (1024 * 1024)
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Where the models stand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Loading,
+    Ready,
+    Failed(String),
+}
+
+/// Shared by every request; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    settings: ServerSettings,
+    pipeline: OnceLock<Arc<Pipeline>>,
+    failed: OnceLock<String>,
+    slots: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    cache: Option<Mutex<LruCache<[u8; 32], Arc<ExtractOutput>>>>,
+    metrics: metrics::Metrics,
+    started: Instant,
+}
+
+impl AppState {
+    pub fn new(settings: ServerSettings) -> Self {
+        let cache = NonZeroUsize::new(settings.cache_size).map(|n| Mutex::new(LruCache::new(n)));
+        AppState(Arc::new(Inner {
+            slots: Arc::new(Semaphore::new(settings.ocr_concurrency)),
+            settings,
+            pipeline: OnceLock::new(),
+            failed: OnceLock::new(),
+            waiting: AtomicUsize::new(0),
+            cache,
+            metrics: metrics::Metrics::new(),
+            started: Instant::now(),
+        }))
+    }
+
+    /// The models are loaded: requests are served from now on.
+    pub fn set_pipeline(&self, p: Arc<Pipeline>) {
+        if self.0.pipeline.set(p).is_ok() {
+            self.0.metrics.ready.set(1);
+        }
+    }
+
+    /// The models could not be loaded.
+    pub fn set_failed(&self, message: String) {
+        let _ = self.0.failed.set(message);
+    }
+
+    pub fn readiness(&self) -> Readiness {
+        if self.0.pipeline.get().is_some() {
+            Readiness::Ready
+        } else if let Some(m) = self.0.failed.get() {
+            Readiness::Failed(m.clone())
+        } else {
+            Readiness::Loading
+        }
+    }
+
+    pub fn settings(&self) -> &ServerSettings {
+        &self.0.settings
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.0.metrics
+    }
+
+    fn pipeline(&self) -> Option<&Arc<Pipeline>> {
+        self.0.pipeline.get()
+    }
+
+    /// Whether `token` is one of the configured keys (constant time per key, every key tried).
+    fn key_matches(&self, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let h = sha256(token.as_bytes());
+        let mut ok = subtle::Choice::from(0u8);
+        for k in &self.0.settings.api_key_hashes {
+            ok |= k.ct_eq(&h);
+        }
+        ok.into()
+    }
+
+    fn cache_get(&self, key: &[u8; 32]) -> Option<Arc<ExtractOutput>> {
+        let cache = self.0.cache.as_ref()?;
+        let hit = cache.lock().ok()?.get(key).cloned();
+        match &hit {
+            Some(_) => self.0.metrics.cache_hits.inc(),
+            None => self.0.metrics.cache_misses.inc(),
+        };
+        hit
+    }
+
+    fn cache_put(&self, key: [u8; 32], out: Arc<ExtractOutput>) {
+        if let Some(Ok(mut c)) = self.0.cache.as_ref().map(|c| c.lock()) {
+            c.put(key, out);
+        }
+    }
+}
+
+/// A place in the OCR queue; leaving it (served, timed out or dropped) frees it.
+struct QueueTicket<'a>(&'a AppState);
+
+impl Drop for QueueTicket<'_> {
+    fn drop(&mut self) {
+        let n = self.0.0.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
+        self.0.0.metrics.queue_depth.set(n as i64);
+    }
+}
+
+/// The router with every route, the docs and the middleware.
+pub fn router(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// Opens the listener, loads the models in the background and serves until SIGTERM or
+/// Ctrl-C, then lets in-flight requests finish (up to `grace`).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    load: impl FnOnce() -> Result<Pipeline, String> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let loader = state.clone();
+    let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::task::spawn_blocking(move || {
+        let t = Instant::now();
+        match load() {
+            Ok(p) => {
+                tracing::info!(
+                    load_ms = t.elapsed().as_secs_f64() * 1e3,
+                    "models loaded and warm; ready"
+                );
+                loader.set_pipeline(Arc::new(p));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load the models");
+                loader.set_failed(e);
+                let _ = failed_tx.send(());
+            }
+        }
+    });
+    let app = router(state.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        tokio::select! {
+            _ = shutdown_signal() => tracing::info!("shutting down: finishing in-flight requests"),
+            Ok(()) = failed_rx => tracing::error!("shutting down: the models did not load"),
+        }
+        let _ = stop_tx.send(true);
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+    let mut stop_rx2 = stop_rx.clone();
+    tokio::select! {
+        r = server => r?,
+        _ = async {
+            let _ = stop_rx2.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!("grace period over; dropping the requests still in flight"),
+    }
+    if let Readiness::Failed(e) = state.readiness() {
+        return Err(std::io::Error::other(e));
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,219 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`), with a stable `code`.
+//! [`ApiError`] is the one table from failures to HTTP statuses.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::pipeline::PipelineError;
+
+/// An RFC 9457 problem.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type (`urn:ocrlty:problem:<code>`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// Stable, for programs: `file_too_large`, `unsupported_format`, ...
+    pub code: String,
+    pub request_id: String,
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("the upload is over the limit of {limit_mb} MiB")]
+    TooLarge { limit_mb: u64 },
+    #[error("{message}")]
+    UnsupportedType { message: String },
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("the server is at capacity ({waiting} documents waiting); retry later")]
+    QueueFull { waiting: usize },
+    #[error("the models are still loading; retry in a few seconds")]
+    NotReady,
+    #[error("the request took longer than its deadline of {secs} s")]
+    Deadline { secs: f64 },
+    #[error("{message}")]
+    Backend {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Backend { status, .. } => *status,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "malformed_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::TooLarge { .. } => "file_too_large",
+            ApiError::UnsupportedType { .. } => "unsupported_format",
+            ApiError::Unprocessable { code, .. } => code,
+            ApiError::QueueFull { .. } => "queue_full",
+            ApiError::NotReady => "not_ready",
+            ApiError::Deadline { .. } => "deadline_exceeded",
+            ApiError::Backend { code, .. } => code,
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The problem body. A 500 says nothing internal: the details go to the log under the
+    /// request id.
+    pub fn problem(&self, request_id: &str) -> Problem {
+        let status = self.status();
+        let detail = match self {
+            ApiError::Internal(_) => format!(
+                "an internal error occurred; quote request id {request_id} when reporting it"
+            ),
+            other => other.to_string(),
+        };
+        Problem {
+            kind: format!("urn:ocrlty:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail,
+            code: self.code().to_string(),
+            request_id: request_id.to_string(),
+        }
+    }
+
+    pub fn into_response_with(self, request_id: &str) -> Response {
+        if let ApiError::Internal(msg) = &self {
+            tracing::error!(request_id, error = %msg, "internal error");
+        }
+        let retry = matches!(self, ApiError::QueueFull { .. } | ApiError::NotReady);
+        let mut resp = problem_response(&self.problem(request_id));
+        if retry {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
+        if matches!(self, ApiError::Unauthorized(_)) {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"ocrlty\""),
+            );
+        }
+        resp
+    }
+}
+
+/// A problem as an HTTP response.
+pub fn problem_response(p: &Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(p).unwrap_or_default();
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(e: PipelineError) -> Self {
+        let code = e.code();
+        match &e {
+            PipelineError::Document(d) if d.is_input_error() => {
+                if code == "unsupported_format" {
+                    ApiError::UnsupportedType {
+                        message: e.to_string(),
+                    }
+                } else {
+                    ApiError::Unprocessable {
+                        code,
+                        message: e.to_string(),
+                    }
+                }
+            }
+            PipelineError::Document(_) => ApiError::Internal(e.to_string()),
+            PipelineError::UnknownBackend { .. } => ApiError::BadRequest(e.to_string()),
+            PipelineError::Kie(k) => match k {
+                kie::KieError::EmptyDocument => ApiError::Unprocessable {
+                    code,
+                    message: e.to_string(),
+                },
+                kie::KieError::Unavailable { .. } => ApiError::Backend {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code,
+                    message: e.to_string(),
+                },
+                kie::KieError::Timeout { .. } => ApiError::Backend {
+                    status: StatusCode::GATEWAY_TIMEOUT,
+                    code,
+                    message: e.to_string(),
+                },
+                kie::KieError::BadAnswer { .. } => ApiError::Backend {
+                    status: StatusCode::BAD_GATEWAY,
+                    code,
+                    message: e.to_string(),
+                },
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_details_out_of_the_body() {
+        let e = ApiError::Internal("/secret/path: libfoo.so missing".into());
+        let p = e.problem("req-1");
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("secret"), "{}", p.detail);
+        assert!(p.detail.contains("req-1"));
+    }
+
+    #[test]
+    fn each_failure_has_its_status_and_code() {
+        let table: [(ApiError, u16, &str); 7] = [
+            (ApiError::BadRequest("x".into()), 400, "malformed_request"),
+            (ApiError::Unauthorized("x".into()), 401, "unauthorized"),
+            (ApiError::TooLarge { limit_mb: 1 }, 413, "file_too_large"),
+            (
+                ApiError::UnsupportedType {
+                    message: "gif".into(),
+                },
+                415,
+                "unsupported_format",
+            ),
+            (ApiError::QueueFull { waiting: 3 }, 429, "queue_full"),
+            (ApiError::NotReady, 503, "not_ready"),
+            (ApiError::Deadline { secs: 1.0 }, 504, "deadline_exceeded"),
+        ];
+        for (e, status, code) in table {
+            assert_eq!(e.status().as_u16(), status, "{e}");
+            assert_eq!(e.code(), code);
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! The router through tower's `oneshot`: every status the API documents, with the real
+//! pipeline on the repository's samples and fake backends for the backend failures.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use clap::Parser;
+use kie::{ExtractOptions, Extraction, KieBackend, KieError};
+use ocrlty::config::ServeArgs;
+use ocrlty::pipeline::Pipeline;
+use ocrlty::server::{AppState, ServerSettings, router};
+use serde_json::Value;
+use tilt_prep::OcrDocument;
+use tower::ServiceExt;
+
+/// A backend that always fails the same way.
+#[derive(Debug)]
+struct Failing(&'static str);
+
+impl KieBackend for Failing {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn model_version(&self) -> String {
+        "failing-1".into()
+    }
+    fn extract(&self, _: &OcrDocument, _: &ExtractOptions) -> Result<Extraction, KieError> {
+        let backend = self.0.to_string();
+        Err(match self.0 {
+            "down" => KieError::Unavailable {
+                backend,
+                message: "connection refused".into(),
+            },
+            "slow" => KieError::Timeout { backend },
+            "buggy" => panic!("backend bug: /internal/detail must not leak"),
+            _ => KieError::BadAnswer {
+                backend,
+                message: "not JSON".into(),
+            },
+        })
+    }
+}
+
+fn pipeline() -> Arc<Pipeline> {
+    static P: OnceLock<Arc<Pipeline>> = OnceLock::new();
+    P.get_or_init(|| {
+        Arc::new(
+            Pipeline::builder()
+                .backend(Arc::new(Failing("down")))
+                .backend(Arc::new(Failing("slow")))
+                .backend(Arc::new(Failing("garbled")))
+                .backend(Arc::new(Failing("buggy")))
+                .build()
+                .expect("pipeline (run scripts/setup)"),
+        )
+    })
+    .clone()
+}
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+fn state(flags: &[&str]) -> AppState {
+    let args = Args::parse_from(std::iter::once("serve").chain(flags.iter().copied()));
+    AppState::new(ServerSettings::from_args(&args.serve))
+}
+
+fn ready(flags: &[&str]) -> AppState {
+    let s = state(flags);
+    s.set_pipeline(pipeline());
+    s
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../samples")
+        .join(name);
+    std::fs::read(p).expect("sample")
+}
+
+const BOUNDARY: &str = "ocrltyTestBoundary7MA4YWxk";
+
+/// A multipart body: `(name, filename, bytes)` parts.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, filename, bytes) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn post(uri: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(uri)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from(body))
+        .expect("request")
+}
+
+async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let resp = router(state.clone())
+        .oneshot(req)
+        .await
+        .expect("infallible");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, json)
+}
+
+fn assert_problem(h: &axum::http::HeaderMap, v: &Value, status: u16, code: &str) {
+    assert_eq!(
+        h.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "{v}"
+    );
+    assert_eq!(v["status"], status, "{v}");
+    assert_eq!(v["code"], code, "{v}");
+    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
+    assert!(v["request_id"].is_string(), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receipt_gives_its_fields_and_the_same_bytes_come_from_the_cache() {
+    let st = ready(&[]);
+    let png = sample("receipt-kedai-runcit.png");
+    let req = || {
+        post(
+            "/v1/extract?include=ocr,timings",
+            multipart(&[("file", Some("r.png"), &png)]),
+        )
+    };
+    let (status, headers, v) = send(&st, req()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["total"], "65.50");
+    assert_eq!(v["data"]["currency"], "MYR");
+    assert_eq!(v["data"]["date"], "2024-03-14");
+    assert_eq!(v["meta"]["backend"], "layout");
+    assert_eq!(v["meta"]["pages"], 1);
+    assert_eq!(v["meta"]["cache"], "miss");
+    assert!(
+        v["meta"]["timings_ms"]["ocr"]
+            .as_f64()
+            .is_some_and(|t| t > 0.0)
+    );
+    assert!(
+        v["ocr"]["pages"][0]["words"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty())
+    );
+    assert_eq!(v["meta"]["page_timings"][0]["source"], "ocr");
+    assert_eq!(
+        headers.get("x-request-id").and_then(|h| h.to_str().ok()),
+        v["meta"]["request_id"].as_str()
+    );
+    let (status, _, again) = send(&st, req()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["meta"]["cache"], "hit");
+    assert_eq!(again["data"], v["data"]);
+    assert_ne!(again["meta"]["request_id"], v["meta"]["request_id"]);
+    let mut fresh = req();
+    fresh
+        .headers_mut()
+        .insert("cache-control", "no-cache".parse().expect("header"));
+    let (_, _, v) = send(&st, fresh).await;
+    assert_eq!(v["meta"]["cache"], "miss");
+    // Other options, another answer: not from the cache.
+    let fields_only = post(
+        "/v1/extract?fields=total",
+        multipart(&[("file", Some("r.png"), &png)]),
+    );
+    let (_, _, v) = send(&st, fields_only).await;
+    assert_eq!(v["meta"]["cache"], "miss");
+    assert_eq!(v["data"]["total"], "65.50");
+    assert!(v["data"]["merchant"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_digital_invoice_reads_its_text_layer_and_keeps_a_given_request_id() {
+    let st = ready(&[]);
+    let pdf = sample("invoice-muster-buerobedarf.pdf");
+    let mut req = post(
+        "/v1/extract?include=timings",
+        multipart(&[("file", Some("i.pdf"), &pdf)]),
+    );
+    req.headers_mut()
+        .insert("x-request-id", "client-chosen-42".parse().expect("header"));
+    let (status, headers, v) = send(&st, req).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["meta"]["request_id"], "client-chosen-42");
+    assert_eq!(headers["x-request-id"], "client-chosen-42");
+    assert_eq!(v["meta"]["kind"], "pdf");
+    assert_eq!(v["meta"]["page_timings"][0]["source"], "text-layer");
+    assert_eq!(v["data"]["currency"], "EUR");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_problem_details_with_their_status() {
+    let st = ready(&[
+        "--max-upload-mb",
+        "1",
+        "--allowed-content-types",
+        "application/pdf,image/png",
+    ]);
+    let gif = b"GIF89a\x01\x00\x01\x00".to_vec();
+    let jpeg = [0xFFu8, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'].to_vec();
+    let corrupt = b"%PDF-1.7\nthis is not a PDF body".to_vec();
+    let big = vec![b'%'; 1_300_000];
+    let cases: Vec<(Request<Body>, u16, &str)> = vec![
+        (
+            post("/v1/extract", multipart(&[("other", None, b"x")])),
+            400,
+            "malformed_request",
+        ),
+        (
+            Request::post("/v1/extract")
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .expect("request"),
+            400,
+            "malformed_request",
+        ),
+        (
+            post(
+                "/v1/extract?include=everything",
+                multipart(&[("file", Some("a"), &corrupt)]),
+            ),
+            400,
+            "malformed_request",
+        ),
+        (
+            post(
+                "/v1/extract?backend=nope",
+                multipart(&[("file", Some("a"), &corrupt)]),
+            ),
+            400,
+            "malformed_request",
+        ),
+        (
+            post("/v1/extract", multipart(&[("file", Some("a.gif"), &gif)])),
+            415,
+            "unsupported_format",
+        ),
+        (
+            post("/v1/extract", multipart(&[("file", Some("a.jpg"), &jpeg)])),
+            415,
+            "unsupported_format",
+        ),
+        (
+            post(
+                "/v1/extract",
+                multipart(&[("file", Some("a.pdf"), &corrupt)]),
+            ),
+            422,
+            "corrupt_pdf",
+        ),
+        (
+            post(
+                "/v1/extract",
+                multipart(&[("file", Some("e.pdf"), &sample("encrypted-invoice.pdf"))]),
+            ),
+            422,
+            "encrypted_pdf",
+        ),
+        (
+            post("/v1/extract", multipart(&[("file", Some("big"), &big)])),
+            413,
+            "file_too_large",
+        ),
+        (post("/v1/nothing-here", Vec::new()), 404, "not_found"),
+    ];
+    for (req, status, code) in cases {
+        let uri = req.uri().to_string();
+        let (s, h, v) = send(&st, req).await;
+        assert_eq!(s.as_u16(), status, "{uri}: {v}");
+        assert_problem(&h, &v, status, code);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_without_a_length_is_cut_off_at_the_limit_while_it_streams() {
+    let st = ready(&["--max-upload-mb", "1"]);
+    // A streamed body (no Content-Length) of 8 MiB: refused with 413 after at most the limit,
+    // the framing allowance and the 4 MiB drained for clients that read the answer late.
+    let head = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n"
+    );
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    let chunks = std::iter::once(Ok::<_, std::io::Error>(head.into_bytes()))
+        .chain((0..128).map(move |_| {
+            counter.fetch_add(65536, std::sync::atomic::Ordering::SeqCst);
+            Ok(vec![b'%'; 65536])
+        }))
+        .chain(std::iter::once(Ok(
+            format!("\r\n--{BOUNDARY}--\r\n").into_bytes()
+        )));
+    let body = Body::from_stream(futures_util::stream::iter(chunks));
+    let req = Request::post("/v1/extract")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .expect("request");
+    let (s, h, v) = send(&st, req).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_problem(&h, &v, 413, "file_too_large");
+    let read = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        read < 6 * 1024 * 1024,
+        "read {read} bytes of an 8 MiB upload"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_keys_are_required_when_configured() {
+    let st = ready(&["--api-keys", "k1,k2"]);
+    let body = || multipart(&[("file", Some("a"), b"GIF89a")]);
+    let (s, h, v) = send(&st, post("/v1/extract", body())).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_problem(&h, &v, 401, "unauthorized");
+    assert!(h.contains_key("www-authenticate"));
+    let mut wrong = post("/v1/extract", body());
+    wrong
+        .headers_mut()
+        .insert("authorization", "Bearer k3".parse().expect("header"));
+    assert_eq!(send(&st, wrong).await.0, StatusCode::UNAUTHORIZED);
+    let mut right = post("/v1/extract", body());
+    right
+        .headers_mut()
+        .insert("authorization", "Bearer k2".parse().expect("header"));
+    // Past the key check: the GIF is refused for what it is.
+    assert_eq!(send(&st, right).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Operations routes stay open.
+    let (s, _, _) = send(
+        &st,
+        Request::get("/v1/health").body(Body::empty()).expect("r"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backend_failures_map_to_502_503_504() {
+    let st = ready(&[]);
+    let png = sample("receipt-kedai-runcit.png");
+    for (backend, status, code) in [
+        ("down", 503, "backend_unavailable"),
+        ("slow", 504, "backend_timeout"),
+        ("garbled", 502, "backend_bad_answer"),
+        ("buggy", 500, "internal_error"),
+    ] {
+        let req = post(
+            &format!("/v1/extract?backend={backend}"),
+            multipart(&[("file", Some("r.png"), &png)]),
+        );
+        let (s, h, v) = send(&st, req).await;
+        assert_eq!(s.as_u16(), status, "{v}");
+        assert_problem(&h, &v, status, code);
+        assert!(!v.to_string().contains("/internal/detail"), "{v}");
+    }
+    let metrics = send_text(&st, "/metrics").await;
+    assert!(
+        metrics.contains("ocrlty_backend_errors_total{backend=\"down\"} 1"),
+        "{metrics}"
+    );
+}
+
+async fn send_text(st: &AppState, uri: &str) -> String {
+    let resp = router(st.clone())
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_queue_answers_429_and_a_deadline_504() {
+    let st = ready(&["--ocr-concurrency", "1", "--queue-size", "0"]);
+    let scan = sample("scanned-receipt-corner-cafe.pdf");
+    let first = {
+        let (st, scan) = (st.clone(), scan.clone());
+        tokio::spawn(async move {
+            send(
+                &st,
+                post("/v1/extract", multipart(&[("file", Some("s.pdf"), &scan)])),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let (s, h, v) = send(
+        &st,
+        post("/v1/extract", multipart(&[("file", Some("s.pdf"), &scan)])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_problem(&h, &v, 429, "queue_full");
+    assert!(h.contains_key("retry-after"));
+    assert_eq!(first.await.expect("joins").0, StatusCode::OK);
+
+    let st = ready(&["--request-timeout", "0.05"]);
+    let png = sample("receipt-kedai-runcit.png");
+    let (s, h, v) = send(
+        &st,
+        post("/v1/extract", multipart(&[("file", Some("r.png"), &png)])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::GATEWAY_TIMEOUT, "{v}");
+    assert_problem(&h, &v, 504, "deadline_exceeded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_answers_every_file_in_order_and_one_bad_file_fails_alone() {
+    let st = ready(&[]);
+    let png = sample("receipt-kedai-runcit.png");
+    let pdf = sample("invoice-muster-buerobedarf.pdf");
+    let body = multipart(&[
+        ("files[]", Some("a.png"), &png),
+        ("files[]", Some("broken.pdf"), b"%PDF-1.4\ngarbage"),
+        ("files[]", Some("b.pdf"), &pdf),
+        ("files[]", Some("c.gif"), b"GIF89a"),
+    ]);
+    let (s, _, v) = send(&st, post("/v1/extract-batch", body)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let items = v["items"].as_array().expect("items");
+    assert_eq!(items.len(), 4);
+    assert_eq!(v["succeeded"], 2);
+    assert_eq!(v["failed"], 2);
+    for (i, item) in items.iter().enumerate() {
+        assert_eq!(item["index"], i);
+    }
+    assert_eq!(items[0]["filename"], "a.png");
+    assert_eq!(items[0]["result"]["data"]["total"], "65.50");
+    assert_eq!(items[1]["status"], 422);
+    assert_eq!(items[1]["error"]["code"], "corrupt_pdf");
+    assert_eq!(items[2]["result"]["data"]["currency"], "EUR");
+    assert_eq!(items[3]["status"], 415);
+    let (s, h, v) = send(
+        &st,
+        post("/v1/extract-batch", multipart(&[("x", None, b"1")])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_problem(&h, &v, 400, "malformed_request");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_loading_ping_says_204_and_extraction_503() {
+    let st = state(&[]);
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).expect("request");
+    assert_eq!(send(&st, get("/ping")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(send(&st, get("/livez")).await.0, StatusCode::OK);
+    let (s, h, v) = send(&st, get("/readyz")).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_problem(&h, &v, 503, "not_ready");
+    let (s, _, v) = send(&st, get("/v1/health")).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v["status"], "loading");
+    let png = sample("receipt-kedai-runcit.png");
+    let (s, h, v) = send(
+        &st,
+        post("/v1/extract", multipart(&[("file", Some("r"), &png)])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_problem(&h, &v, 503, "not_ready");
+    assert!(h.contains_key("retry-after"));
+    st.set_pipeline(pipeline());
+    assert_eq!(send(&st, get("/ping")).await.0, StatusCode::OK);
+    assert_eq!(send(&st, get("/readyz")).await.0, StatusCode::OK);
+    let (_, _, v) = send(&st, get("/version")).await;
+    assert_eq!(v["ocr_model"], "ppocr-v6");
+    assert_eq!(v["execution_provider"], "CPUExecutionProvider");
+    assert!(v["git_sha"].is_string());
+    let metrics = send_text(&st, "/metrics").await;
+    for name in [
+        "ocrlty_http_requests_total{",
+        "ocrlty_http_request_duration_seconds_bucket{",
+        "ocrlty_http_requests_in_flight",
+        "ocrlty_queue_depth",
+        "ocrlty_cache_hits_total",
+        "ocrlty_process_resident_memory_bytes",
+        "ocrlty_ready 1",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from\n{metrics}");
+    }
+}
+
+#[test]
+fn docs_openapi_json_is_generated_from_the_code() {
+    use utoipa::OpenApi;
+    let generated = ocrlty::server::ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("serialises")
+        + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    if std::env::var_os("OCRLTY_UPDATE_OPENAPI").is_some() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, &generated).expect("write");
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "docs/openapi.json is stale: run `OCRLTY_UPDATE_OPENAPI=1 cargo test -p ocrlty --test api_router docs_openapi`"
+    );
+    let v: Value = serde_json::from_str(&generated).expect("JSON");
+    for p in [
+        "/v1/extract",
+        "/v1/extract-batch",
+        "/v1/health",
+        "/metrics",
+        "/ping",
+    ] {
+        assert!(v["paths"][p].is_object(), "{p} undocumented");
+    }
+    for status in [
+        "200", "400", "401", "413", "415", "422", "429", "500", "502", "503", "504",
+    ] {
+        assert!(
+            v["paths"]["/v1/extract"]["post"]["responses"][status].is_object(),
+            "{status} undocumented"
+        );
+    }
+}
