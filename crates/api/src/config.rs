@@ -189,6 +189,88 @@ impl RuleArgs {
     }
 }
 
+/// The `openai` backend: any OpenAI-compatible server (vLLM, mock-vllm).
+#[derive(Debug, Clone, Args)]
+pub struct OpenAiArgs {
+    /// Base URL of the server, e.g. `http://localhost:8001`; setting it enables the backend.
+    #[arg(long, env = "VLLM_BASE_URL")]
+    pub vllm_base_url: Option<String>,
+
+    /// Bearer key for the server.
+    #[arg(long, env = "VLLM_API_KEY", value_parser = parse_secret, default_value = "")]
+    pub vllm_api_key: Secret,
+
+    /// Model to ask for (default: the first one the server lists).
+    #[arg(long, env = "VLLM_MODEL")]
+    pub vllm_model: Option<String>,
+
+    /// How to ask: tilt (chat + input_ocr_document), tilt-generate (/v1/tilt/generate),
+    /// llm (OCR lines as text + JSON schema).
+    #[arg(long, env = "VLLM_STYLE", default_value = "tilt")]
+    pub vllm_style: String,
+
+    /// Seconds per call to the server.
+    #[arg(long, env = "VLLM_TIMEOUT_S", default_value_t = 60.0)]
+    pub vllm_timeout: f64,
+
+    /// Extra attempts after a 502, a 503 or a connection error (jittered backoff).
+    #[arg(long, env = "VLLM_RETRIES", default_value_t = 2)]
+    pub vllm_retries: u32,
+
+    /// Failures in a row that open the circuit breaker.
+    #[arg(long, env = "VLLM_BREAKER_THRESHOLD", default_value_t = 5)]
+    pub vllm_breaker_threshold: u32,
+
+    /// Seconds the circuit stays open before one probe.
+    #[arg(long, env = "VLLM_BREAKER_COOLDOWN_S", default_value_t = 30.0)]
+    pub vllm_breaker_cooldown: f64,
+
+    /// Most tokens per answer.
+    #[arg(long, env = "VLLM_MAX_TOKENS", default_value_t = 256)]
+    pub vllm_max_tokens: u32,
+}
+
+impl OpenAiArgs {
+    /// The backend's configuration, or `None` when no server is configured.
+    pub fn config(&self) -> Result<Option<kie_openai::OpenAiConfig>, ConfigError> {
+        let Some(url) = &self.vllm_base_url else {
+            return Ok(None);
+        };
+        let secs = |v: f64, name: &str| {
+            Duration::try_from_secs_f64(v)
+                .map_err(|_| invalid(format!("{name} must be a positive number of seconds")))
+        };
+        let mut c = kie_openai::OpenAiConfig::new(url.clone());
+        c.api_key = (!self.vllm_api_key.0.is_empty()).then(|| self.vllm_api_key.0.clone());
+        c.model = self.vllm_model.clone();
+        c.style = self.vllm_style.parse().map_err(ConfigError::Invalid)?;
+        c.timeout = secs(self.vllm_timeout, "--vllm-timeout")?;
+        c.retries = self.vllm_retries;
+        c.breaker_threshold = self.vllm_breaker_threshold;
+        c.breaker_cooldown = secs(self.vllm_breaker_cooldown, "--vllm-breaker-cooldown")?;
+        c.max_tokens = self.vllm_max_tokens;
+        Ok(Some(c))
+    }
+}
+
+/// A secret string, never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "[unset]"
+        } else {
+            "[redacted]"
+        })
+    }
+}
+
+fn parse_secret(s: &str) -> Result<Secret, String> {
+    Ok(Secret(s.to_string()))
+}
+
 /// API keys, never printed.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ApiKeys(pub Vec<String>);
@@ -274,6 +356,9 @@ pub struct ServeArgs {
     pub rules: RuleArgs,
 
     #[command(flatten)]
+    pub openai: OpenAiArgs,
+
+    #[command(flatten)]
     pub engine: OcrEngineArgs,
 
     #[command(flatten)]
@@ -305,6 +390,7 @@ impl ServeArgs {
             }
         }
         self.pdf.options()?;
+        self.openai.config()?;
         Ok(())
     }
 }
@@ -459,10 +545,15 @@ mod tests {
 
     #[test]
     fn api_keys_never_show_in_debug_output() {
-        let s = Serve::parse_from(argv(&["--api-keys", "s3cret,other"]));
+        let s = Serve::parse_from(argv(&[
+            "--api-keys",
+            "s3cret,other",
+            "--vllm-api-key",
+            "sk-9",
+        ]));
         assert_eq!(s.args.api_keys.0, ["s3cret", "other"]);
         let dbg = format!("{:?}", s.args);
-        assert!(!dbg.contains("s3cret"), "{dbg}");
+        assert!(!dbg.contains("s3cret") && !dbg.contains("sk-9"), "{dbg}");
         assert!(dbg.contains("2 key(s), redacted"));
     }
 

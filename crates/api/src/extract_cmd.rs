@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ocrlty::config::{OcrEngineArgs, PdfArgs, RuleArgs};
+use ocrlty::config::{OcrEngineArgs, OpenAiArgs, PdfArgs, RuleArgs};
 use ocrlty::pipeline::{ExtractRequest, Pipeline};
 use ocrlty::server::dto::{ExtractResponse, Include};
 use serde_json::json;
@@ -16,12 +16,15 @@ use crate::ocr_cmd::{error_line, exit_code};
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
-    /// KIE backend. Only `layout` (built in, no model weights) exists so far.
+    /// KIE backend: layout (built in, no model weights) or openai (needs VLLM_BASE_URL).
     #[arg(long, env = "KIE_BACKEND", default_value = "layout")]
     pub backend: String,
 
     #[command(flatten)]
     pub rules: RuleArgs,
+
+    #[command(flatten)]
+    pub openai: OpenAiArgs,
 
     /// Add the OCR Document of each file to its line (`ocr`).
     #[arg(long)]
@@ -81,6 +84,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let pipeline = Pipeline::builder()
         .ocr(args.engine.config()?)
         .pdf(args.pdf.options()?)
+        .openai(args.openai.config()?)?
         .default_backend(args.backend.clone())
         .build()
         .context("cannot start the pipeline")?;

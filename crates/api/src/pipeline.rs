@@ -112,6 +112,18 @@ impl PipelineBuilder {
         self
     }
 
+    /// Adds the `openai` backend when a server is configured (connecting reads `/v1/models`;
+    /// a server that is down now is not an error).
+    pub fn openai(self, cfg: Option<kie_openai::OpenAiConfig>) -> Result<Self, PipelineError> {
+        match cfg {
+            None => Ok(self),
+            Some(c) => {
+                let b = kie_openai::OpenAiBackend::connect(c).map_err(PipelineError::Kie)?;
+                Ok(self.backend(Arc::new(b)))
+            }
+        }
+    }
+
     /// The backend used when a request names none (default `layout`).
     pub fn default_backend(mut self, name: impl Into<String>) -> Self {
         self.default_backend = name.into();
@@ -126,6 +138,12 @@ impl PipelineBuilder {
             .map(|b| (b.name().to_string(), b))
             .collect();
         if !backends.contains_key(&self.default_backend) {
+            if self.default_backend == "openai" {
+                return Err(PipelineError::Kie(KieError::Unavailable {
+                    backend: "openai".into(),
+                    message: "no server configured: set VLLM_BASE_URL (or --vllm-base-url)".into(),
+                }));
+            }
             return Err(PipelineError::UnknownBackend {
                 name: self.default_backend,
                 available: backends.keys().cloned().collect::<Vec<_>>().join(", "),
@@ -248,11 +266,26 @@ impl Pipeline {
         })
     }
 
-    /// Each backend: name, model version, and whether it can answer now.
-    pub fn backend_health(&self) -> Vec<(String, String, bool)> {
+    /// Each backend: name, model version, and whether it can answer now (with the reason
+    /// when not). Remote backends are asked over the network: call from a blocking thread.
+    pub fn backend_health(&self) -> Vec<(String, String, Result<(), String>)> {
         self.backends
             .iter()
-            .map(|(n, b)| (n.clone(), b.model_version(), b.health().is_ok()))
+            .map(|(n, b)| {
+                (
+                    n.clone(),
+                    b.model_version(),
+                    b.health().map_err(|e| e.to_string()),
+                )
+            })
+            .collect()
+    }
+
+    /// Backends whose circuit breaker is open now (no I/O).
+    pub fn open_circuits(&self) -> Vec<(&str, bool)> {
+        self.backends
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.circuit_open()))
             .collect()
     }
 }

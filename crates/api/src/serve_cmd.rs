@@ -13,6 +13,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
     let ocr = args.engine.config()?;
     let pdf = args.pdf.options()?;
     let backend = args.backend.clone();
+    let openai = args.openai.config()?;
     let settings = ServerSettings::from_args(&args);
     let grace = Duration::from_secs_f64(args.shutdown_grace.max(0.0));
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -32,8 +33,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
             Pipeline::builder()
                 .ocr(ocr)
                 .pdf(pdf)
-                .default_backend(backend)
-                .build()
+                .openai(openai)
+                .and_then(|b| b.default_backend(backend).build())
                 .map_err(|e| e.to_string())
         };
         ocrlty::server::serve(listener, state, load, grace)

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tilt_prep::{BBox, OcrDocument};
 
 /// The six fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldName {
     Merchant,
@@ -156,6 +156,10 @@ pub trait KieBackend: Send + Sync {
     /// to; remote ones check their server.
     fn health(&self) -> Result<(), KieError> {
         Ok(())
+    }
+    /// Whether a circuit breaker is refusing calls now (remote backends); cheap, no I/O.
+    fn circuit_open(&self) -> bool {
+        false
     }
 }
 

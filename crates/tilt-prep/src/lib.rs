@@ -24,5 +24,5 @@ pub mod wire;
 pub use document::{BBox, DocLine, DocPage, DocWord, OcrDocument, PageSource};
 pub use wire::{
     GeneratePage, GeneratePageOcr, GenerateRequest, InputOcrDocumentPart, SpanDocument, SpanPage,
-    WireWord,
+    WireWord, layout_text, parse_layout_text,
 };

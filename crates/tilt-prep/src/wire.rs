@@ -177,6 +177,82 @@ impl GenerateRequest {
     }
 }
 
+/// The OCR Document as text for a language model: per page a header line, then one line per
+/// text line in reading order with its box — `[x1,y1,x2,y2] text` in page pixels.
+/// [`parse_layout_text`] reads it back.
+pub fn layout_text(doc: &OcrDocument) -> String {
+    let mut out = String::new();
+    let n = doc.pages.len();
+    for p in &doc.pages {
+        out.push_str(&format!(
+            "page {} of {n}, {}x{} px\n",
+            p.index + 1,
+            p.width,
+            p.height
+        ));
+        for l in &p.lines {
+            let b = l.bbox;
+            out.push_str(&format!(
+                "[{},{},{},{}] {}\n",
+                b[0].round(),
+                b[1].round(),
+                b[2].round(),
+                b[3].round(),
+                l.text
+            ));
+        }
+    }
+    out
+}
+
+/// Reads [`layout_text`] back (other lines are ignored). A line's box is shared out among its
+/// words in proportion to their lengths.
+pub fn parse_layout_text(text: &str) -> OcrDocument {
+    let mut pages: Vec<(f32, f32, Vec<WireWord>)> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("page ") {
+            let size = rest.split(", ").nth(1).and_then(|s| s.strip_suffix(" px"));
+            if let Some((w, h)) = size.and_then(|s| s.split_once('x'))
+                && let (Ok(w), Ok(h)) = (w.parse::<f32>(), h.parse::<f32>())
+            {
+                pages.push((w, h, Vec::new()));
+            }
+            continue;
+        }
+        let Some(rest) = line.strip_prefix('[') else {
+            continue;
+        };
+        let Some((nums, text)) = rest.split_once("] ") else {
+            continue;
+        };
+        let b: Vec<f32> = nums
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect();
+        let (Some(page), [x1, y1, x2, y2]) = (pages.last_mut(), b.as_slice()) else {
+            continue;
+        };
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let total: usize = words.iter().map(|w| w.chars().count() + 1).sum();
+        let mut x = *x1;
+        for w in words {
+            let share = (w.chars().count() + 1) as f32 / total.max(1) as f32 * (x2 - x1);
+            page.2.push(WireWord {
+                text: w.to_string(),
+                bbox: [x, *y1, x + share * 0.9, *y2],
+            });
+            x += share;
+        }
+    }
+    OcrDocument {
+        pages: pages
+            .iter()
+            .enumerate()
+            .map(|(i, (w, h, words))| page_from_wire(i, *w, *h, words))
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +291,21 @@ mod tests {
         let back = OcrDocument::from(&part);
         assert_eq!(back.pages[0].words.len(), 2);
         assert_eq!(back.pages[0].lines[0].text, "Total 56");
+    }
+
+    #[test]
+    fn layout_text_reads_back_to_the_same_lines() {
+        let text = layout_text(&doc());
+        assert_eq!(
+            text,
+            "page 1 of 1, 1000x1400 px\n[100,200,340,230] Total 56\n"
+        );
+        let back = parse_layout_text(&format!("Some instructions.\n{text}"));
+        assert_eq!(back.pages.len(), 1);
+        assert_eq!((back.pages[0].width, back.pages[0].height), (1000, 1400));
+        assert_eq!(back.pages[0].lines[0].text, "Total 56");
+        assert_eq!(back.pages[0].words.len(), 2);
+        assert!(back.pages[0].words[0].bbox[2] <= back.pages[0].words[1].bbox[0]);
     }
 
     #[test]

@@ -248,7 +248,7 @@ pub struct BatchResponse {
 /// `GET /v1/health`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HealthResponse {
-    /// `ok`, `loading` or `failed`.
+    /// `ok`, `degraded` (the default backend cannot answer), `loading` or `failed`.
     pub status: String,
     pub version: String,
     pub uptime_s: f64,
@@ -260,6 +260,9 @@ pub struct BackendHealth {
     pub name: String,
     pub model_version: String,
     pub reachable: bool,
+    /// Why not, when not (e.g. the circuit breaker is open).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub default: bool,
 }
 

@@ -55,6 +55,7 @@ pub struct Metrics {
     pub cache_hits: Counter,
     pub cache_misses: Counter,
     pub backend_errors: Family<BackendLabel, Counter>,
+    pub circuit_open: Family<BackendLabel, Gauge>,
     pub documents: Family<OutcomeLabel, Counter>,
     pub ready: Gauge,
     rss_bytes: Gauge,
@@ -119,6 +120,12 @@ impl Metrics {
             "KIE backend failures by backend",
             backend_errors.clone(),
         );
+        let circuit_open = Family::<BackendLabel, Gauge>::default();
+        registry.register(
+            "backend_circuit_open",
+            "1 while a backend's circuit breaker refuses calls",
+            circuit_open.clone(),
+        );
         let documents = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "documents",
@@ -147,6 +154,7 @@ impl Metrics {
             cache_hits,
             cache_misses,
             backend_errors,
+            circuit_open,
             documents,
             ready,
             rss_bytes,

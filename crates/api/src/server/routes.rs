@@ -658,20 +658,29 @@ fn cache_key(bytes: &[u8], req: &ExtractRequest) -> [u8; 32] {
         (status = 503, description = "Loading, or failed to load", body = HealthResponse),
     ))]
 async fn health(State(st): State<AppState>) -> Response {
-    let (status, code, backends) = match (st.readiness(), st.pipeline()) {
-        (Readiness::Ready, Some(p)) => (
-            "ok",
-            StatusCode::OK,
-            p.backend_health()
+    let (status, code, backends) = match (st.readiness(), st.pipeline().cloned()) {
+        (Readiness::Ready, Some(p)) => {
+            let default = p.default_backend().to_string();
+            let checks = tokio::task::spawn_blocking(move || p.backend_health())
+                .await
+                .unwrap_or_default();
+            let backends: Vec<BackendHealth> = checks
                 .into_iter()
-                .map(|(name, model_version, reachable)| BackendHealth {
-                    default: name == p.default_backend(),
+                .map(|(name, model_version, r)| BackendHealth {
+                    default: name == default,
                     name,
                     model_version,
-                    reachable,
+                    reachable: r.is_ok(),
+                    detail: r.err(),
                 })
-                .collect(),
-        ),
+                .collect();
+            let default_ok = backends.iter().any(|b| b.default && b.reachable);
+            if default_ok {
+                ("ok", StatusCode::OK, backends)
+            } else {
+                ("degraded", StatusCode::SERVICE_UNAVAILABLE, backends)
+            }
+        }
         (Readiness::Failed(_), _) => ("failed", StatusCode::SERVICE_UNAVAILABLE, Vec::new()),
         _ => ("loading", StatusCode::SERVICE_UNAVAILABLE, Vec::new()),
     };
@@ -751,6 +760,16 @@ async fn version(State(st): State<AppState>) -> Json<VersionResponse> {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Metrics", content_type = "text/plain")))]
 async fn metrics(State(st): State<AppState>) -> Response {
+    if let Some(p) = st.pipeline() {
+        for (name, open) in p.open_circuits() {
+            st.metrics()
+                .circuit_open
+                .get_or_create(&super::metrics::BackendLabel {
+                    backend: name.to_string(),
+                })
+                .set(i64::from(open));
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

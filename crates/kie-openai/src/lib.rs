@@ -1,0 +1,715 @@
+//! # kie-openai
+//!
+//! The `openai` KIE backend: asks any OpenAI-compatible server for the six fields — vLLM
+//! serving Arctic-TILT (`tilt`: chat completions with an `input_ocr_document` part, or
+//! OCRlty's `/v1/tilt/generate`), or any chat LLM with a JSON schema (`llm`). The answers go
+//! through `crates/rules` like every backend's.
+//!
+//! The HTTP client (pooled, keep-alive) lives on one thread of its own with a small async
+//! runtime; [`OpenAiBackend`] is a cheap handle that sends it jobs, so the synchronous
+//! [`KieBackend`] trait is kept and no async runtime is ever nested. Retries with jittered
+//! backoff on 502/503 and connection errors, a timeout per call, and a circuit breaker.
+
+mod breaker;
+pub mod wire;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kie::{Evidence, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError};
+use rules::{FieldInput, RawFields};
+use serde_json::Value;
+use tilt_prep::OcrDocument;
+
+pub use breaker::{CircuitBreaker, CircuitState};
+pub use wire::Style;
+
+const NAME: &str = "openai";
+
+/// Where and how to ask.
+#[derive(Clone)]
+pub struct OpenAiConfig {
+    /// e.g. `http://localhost:8001` (with or without a trailing `/v1`).
+    pub base_url: String,
+    pub api_key: Option<String>,
+    /// Model to ask for; `None`: the first one `/v1/models` lists.
+    pub model: Option<String>,
+    pub style: Style,
+    /// Per HTTP call.
+    pub timeout: Duration,
+    /// Extra attempts after a 502, a 503 or a connection error.
+    pub retries: u32,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown: Duration,
+    pub max_tokens: u32,
+    /// Questions per field for the TILT styles (defaults: [`wire::default_question`]).
+    pub questions: BTreeMap<FieldName, String>,
+}
+
+impl std::fmt::Debug for OpenAiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("model", &self.model)
+            .field("style", &self.style)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_cooldown", &self.breaker_cooldown)
+            .field("max_tokens", &self.max_tokens)
+            .finish()
+    }
+}
+
+impl OpenAiConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        OpenAiConfig {
+            base_url: base_url.into(),
+            api_key: None,
+            model: None,
+            style: Style::Tilt,
+            timeout: Duration::from_secs(60),
+            retries: 2,
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(30),
+            max_tokens: 256,
+            questions: BTreeMap::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        let base = self.base_url.trim_end_matches('/');
+        let base = base.strip_suffix("/v1").unwrap_or(base);
+        format!("{base}{path}")
+    }
+
+    fn question(&self, f: FieldName) -> String {
+        self.questions
+            .get(&f)
+            .cloned()
+            .unwrap_or_else(|| wire::default_question(f).to_string())
+    }
+}
+
+/// Why one HTTP call failed.
+#[derive(Debug, Clone, PartialEq)]
+enum CallError {
+    Timeout,
+    Connect(String),
+    Status { status: u16, message: String },
+    Malformed(String),
+    CircuitOpen(f64),
+}
+
+impl CallError {
+    fn retryable(&self) -> bool {
+        matches!(self, CallError::Connect(_))
+            || matches!(self, CallError::Status { status, .. } if *status == 502 || *status == 503)
+    }
+
+    /// Whether the server is to blame (counts against the circuit).
+    fn server_fault(&self) -> bool {
+        match self {
+            CallError::Timeout | CallError::Connect(_) | CallError::Malformed(_) => true,
+            CallError::Status { status, .. } => *status >= 500,
+            CallError::CircuitOpen(_) => false,
+        }
+    }
+
+    fn into_kie(self) -> KieError {
+        let backend = NAME.to_string();
+        match self {
+            CallError::Timeout => KieError::Timeout { backend },
+            CallError::Connect(m) => KieError::Unavailable {
+                backend,
+                message: format!("cannot reach the server: {m}"),
+            },
+            CallError::CircuitOpen(secs) => KieError::Unavailable {
+                backend,
+                message: format!("circuit open after repeated failures; next try in {secs:.1} s"),
+            },
+            CallError::Status { status, message } if status >= 500 => KieError::Unavailable {
+                backend,
+                message: format!("the server answered {status}: {message}"),
+            },
+            CallError::Status { status, message } => KieError::BadAnswer {
+                backend,
+                message: format!("the server refused the request ({status}): {message}"),
+            },
+            CallError::Malformed(m) => KieError::BadAnswer {
+                backend,
+                message: m,
+            },
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    cfg: OpenAiConfig,
+    client: reqwest::Client,
+    breaker: CircuitBreaker,
+    model: Mutex<String>,
+}
+
+impl Shared {
+    fn model(&self) -> String {
+        self.model
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    async fn once(&self, path: &str, body: Option<&Value>) -> Result<Value, CallError> {
+        let url = self.cfg.url(path);
+        let mut req = match body {
+            Some(b) => self.client.post(&url).json(b),
+            None => self.client.get(&url),
+        };
+        if let Some(k) = &self.cfg.api_key {
+            req = req.bearer_auth(k);
+        }
+        let resp = req.send().await.map_err(|e| {
+            if e.is_timeout() {
+                CallError::Timeout
+            } else {
+                CallError::Connect(e.to_string())
+            }
+        })?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| {
+            if e.is_timeout() {
+                CallError::Timeout
+            } else {
+                CallError::Connect(format!("the answer broke off: {e}"))
+            }
+        })?;
+        if !(200..300).contains(&status) {
+            let message = wire::error_message(&text).unwrap_or_else(|| {
+                let t: String = text.chars().take(200).collect();
+                if t.is_empty() { "no body".into() } else { t }
+            });
+            return Err(CallError::Status { status, message });
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| CallError::Malformed(format!("the server's answer is not JSON ({e})")))
+    }
+
+    /// One call with retries on 502/503 and connection errors, under the circuit breaker.
+    async fn call(&self, path: &str, body: Option<&Value>) -> Result<Value, CallError> {
+        if !self.breaker.allow() {
+            return Err(CallError::CircuitOpen(self.breaker.retry_in()));
+        }
+        let mut attempt = 0;
+        loop {
+            let r = tokio::time::timeout(self.cfg.timeout, self.once(path, body))
+                .await
+                .unwrap_or(Err(CallError::Timeout));
+            match r {
+                Ok(v) => {
+                    self.breaker.success();
+                    return Ok(v);
+                }
+                Err(e) if e.retryable() && attempt < self.cfg.retries => {
+                    tracing::warn!(path, attempt, error = ?e, "retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    if e.server_fault() {
+                        self.breaker.failure();
+                    } else {
+                        self.breaker.success();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// 100 ms · 2^attempt, times a jitter of 0.5..1.5.
+fn backoff(attempt: u32) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = 0.5 + f64::from(nanos % 1000) / 1000.0;
+    Duration::from_secs_f64(0.1 * f64::from(1u32 << attempt.min(6)) * jitter)
+}
+
+/// A field's answer before the rules.
+#[derive(Debug, Clone)]
+struct Answer {
+    field: FieldName,
+    raw: String,
+    confidence: f32,
+}
+
+enum Job {
+    Extract {
+        doc: Arc<OcrDocument>,
+        fields: Vec<FieldName>,
+        reply: std::sync::mpsc::Sender<Result<Vec<Answer>, KieError>>,
+    },
+    Models {
+        reply: std::sync::mpsc::Sender<Result<Vec<String>, KieError>>,
+    },
+    Ping {
+        reply: std::sync::mpsc::Sender<Result<(), KieError>>,
+    },
+}
+
+/// The `openai` backend. Cloning is cheap; every clone talks to the same client thread.
+#[derive(Debug, Clone)]
+pub struct OpenAiBackend {
+    shared: Arc<Shared>,
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Job::Extract { .. } => "Job::Extract",
+            Job::Models { .. } => "Job::Models",
+            Job::Ping { .. } => "Job::Ping",
+        })
+    }
+}
+
+impl OpenAiBackend {
+    /// Starts the client thread and reads `/v1/models` (a server that is down now is not an
+    /// error: the model name is then the configured one, and calls fail until it is up).
+    pub fn connect(cfg: OpenAiConfig) -> Result<Self, KieError> {
+        let unavailable = |message: String| KieError::Unavailable {
+            backend: NAME.into(),
+            message,
+        };
+        if cfg.base_url.starts_with("https://") {
+            return Err(unavailable(
+                "this build speaks plain HTTP to the model server (no TLS library); reach an \
+                 https endpoint through a local TLS proxy"
+                    .into(),
+            ));
+        }
+        if !cfg.base_url.starts_with("http://") {
+            return Err(unavailable(format!(
+                "VLLM_BASE_URL must start with http:// (got '{}')",
+                cfg.base_url
+            )));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| unavailable(format!("cannot build the HTTP client: {e}")))?;
+        let shared = Arc::new(Shared {
+            model: Mutex::new(cfg.model.clone().unwrap_or_else(|| "unknown".into())),
+            breaker: CircuitBreaker::new(cfg.breaker_threshold, cfg.breaker_cooldown),
+            cfg,
+            client,
+        });
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let worker = shared.clone();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| unavailable(format!("cannot start the client runtime: {e}")))?;
+        std::thread::Builder::new()
+            .name("kie-openai".into())
+            .spawn(move || rt.block_on(serve_jobs(worker, rx)))
+            .map_err(|e| unavailable(format!("cannot start the client thread: {e}")))?;
+        let backend = OpenAiBackend { shared, jobs: tx };
+        match backend.models() {
+            Ok(ids) => {
+                let configured = backend.shared.cfg.model.clone();
+                let chosen = match configured {
+                    Some(m) => {
+                        if !ids.contains(&m) {
+                            tracing::warn!(model = %m, served = ?ids, "the server does not list the configured model");
+                        }
+                        m
+                    }
+                    None => ids.first().cloned().unwrap_or_else(|| "unknown".into()),
+                };
+                tracing::info!(model = %chosen, served = ?ids, "openai backend connected");
+                if let Ok(mut m) = backend.shared.model.lock() {
+                    *m = chosen;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read /v1/models now; going on"),
+        }
+        Ok(backend)
+    }
+
+    /// The model ids the server lists.
+    pub fn models(&self) -> Result<Vec<String>, KieError> {
+        let (reply, rx) = std::sync::mpsc::channel();
+        self.send(Job::Models { reply })?;
+        self.wait(&rx)
+    }
+
+    pub fn circuit(&self) -> CircuitState {
+        self.shared.breaker.state()
+    }
+
+    pub fn style(&self) -> Style {
+        self.shared.cfg.style
+    }
+
+    fn send(&self, job: Job) -> Result<(), KieError> {
+        self.jobs.send(job).map_err(|_| KieError::Unavailable {
+            backend: NAME.into(),
+            message: "the client thread has stopped".into(),
+        })
+    }
+
+    fn wait<T>(&self, rx: &std::sync::mpsc::Receiver<Result<T, KieError>>) -> Result<T, KieError> {
+        let c = &self.shared.cfg;
+        // Every attempt's timeout, the backoffs between them, and some slack.
+        let limit = c.timeout * (c.retries + 1) * 2 + Duration::from_secs(10);
+        rx.recv_timeout(limit).unwrap_or(Err(KieError::Timeout {
+            backend: NAME.into(),
+        }))
+    }
+}
+
+async fn serve_jobs(shared: Arc<Shared>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    while let Some(job) = rx.recv().await {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            match job {
+                Job::Models { reply } => {
+                    let r = shared
+                        .call("/v1/models", None)
+                        .await
+                        .map(|v| wire::model_ids(&v))
+                        .map_err(CallError::into_kie);
+                    let _ = reply.send(r);
+                }
+                Job::Ping { reply } => {
+                    let r = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        shared.once("/v1/models", None),
+                    )
+                    .await
+                    .unwrap_or(Err(CallError::Timeout))
+                    .map(|_| ())
+                    .map_err(CallError::into_kie);
+                    let _ = reply.send(r);
+                }
+                Job::Extract { doc, fields, reply } => {
+                    let _ = reply.send(answers(&shared, doc, fields).await);
+                }
+            }
+        });
+    }
+}
+
+async fn answers(
+    shared: &Arc<Shared>,
+    doc: Arc<OcrDocument>,
+    fields: Vec<FieldName>,
+) -> Result<Vec<Answer>, KieError> {
+    let cfg = &shared.cfg;
+    let model = shared.model();
+    match cfg.style {
+        Style::Tilt | Style::TiltGenerate => {
+            let mut set = tokio::task::JoinSet::new();
+            for f in fields {
+                let (shared, doc, model) = (shared.clone(), doc.clone(), model.clone());
+                set.spawn(async move {
+                    let q = shared.cfg.question(f);
+                    let (path, body) = match shared.cfg.style {
+                        Style::TiltGenerate => (
+                            "/v1/tilt/generate",
+                            wire::tilt_generate(&model, &q, &doc, shared.cfg.max_tokens),
+                        ),
+                        _ => (
+                            "/v1/chat/completions",
+                            wire::tilt_chat(&model, &q, &doc, shared.cfg.max_tokens),
+                        ),
+                    };
+                    let v = shared
+                        .call(path, Some(&body))
+                        .await
+                        .map_err(CallError::into_kie)?;
+                    let c = wire::completion(&v).map_err(|m| bad(format!("{path}: {m}")))?;
+                    Ok::<_, KieError>(wire::tilt_answer(&c.content).map(|raw| Answer {
+                        field: f,
+                        raw,
+                        confidence: c.min_logprob.map_or(0.6, |l| l.exp() as f32),
+                    }))
+                });
+            }
+            let mut out = Vec::new();
+            while let Some(joined) = set.join_next().await {
+                let r = joined.map_err(|e| bad(format!("a question task failed: {e}")))?;
+                out.extend(r?);
+            }
+            out.sort_by_key(|a| FieldName::ALL.iter().position(|f| *f == a.field));
+            Ok(out)
+        }
+        Style::Llm => {
+            let mut last = String::new();
+            for retry_note in [false, true] {
+                let body = wire::llm_chat(&model, &doc, cfg.max_tokens, retry_note);
+                let v = shared
+                    .call("/v1/chat/completions", Some(&body))
+                    .await
+                    .map_err(CallError::into_kie)?;
+                let c = wire::completion(&v).map_err(bad)?;
+                match wire::llm_answer(&c.content) {
+                    Ok(found) => {
+                        return Ok(found
+                            .into_iter()
+                            .filter(|(f, _)| fields.contains(f))
+                            .map(|(field, raw)| Answer {
+                                field,
+                                raw,
+                                confidence: 0.6,
+                            })
+                            .collect());
+                    }
+                    Err(m) => {
+                        tracing::warn!(error = %m, retry = !retry_note, "invalid JSON answer");
+                        last = m;
+                    }
+                }
+            }
+            Err(bad(format!(
+                "the model's answer is not valid JSON twice: {last}"
+            )))
+        }
+    }
+}
+
+fn bad(message: impl Into<String>) -> KieError {
+    KieError::BadAnswer {
+        backend: NAME.into(),
+        message: message.into(),
+    }
+}
+
+impl KieBackend for OpenAiBackend {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn model_version(&self) -> String {
+        format!("openai:{}", self.shared.model())
+    }
+
+    fn extract(&self, doc: &OcrDocument, opts: &ExtractOptions) -> Result<Extraction, KieError> {
+        if doc.pages.is_empty() {
+            return Err(KieError::EmptyDocument);
+        }
+        let fields: Vec<FieldName> = FieldName::ALL
+            .into_iter()
+            .filter(|f| opts.wants(*f))
+            .collect();
+        let (reply, rx) = std::sync::mpsc::channel();
+        self.send(Job::Extract {
+            doc: Arc::new(doc.clone()),
+            fields,
+            reply,
+        })?;
+        let answers = self.wait(&rx)?;
+        let mut raw = RawFields::default();
+        for a in &answers {
+            let input = Some(FieldInput::new(a.raw.clone(), a.confidence));
+            match a.field {
+                FieldName::Merchant => raw.merchant = input,
+                FieldName::Date => raw.date = input,
+                FieldName::Currency => raw.currency = input,
+                FieldName::Subtotal => raw.subtotal = input,
+                FieldName::TaxAmount => raw.tax_amount = input,
+                FieldName::Total => raw.total = input,
+            }
+        }
+        let t = Instant::now();
+        let norm = rules::normalize(&raw, &opts.rules);
+        let rules_ms = t.elapsed().as_secs_f64() * 1e3;
+        let field = |n: rules::NormalizedField| Field {
+            value: n.value,
+            raw: n.raw,
+            confidence: n.confidence.clamp(0.0, 1.0),
+            evidence: None,
+        };
+        let mut out = Extraction {
+            merchant: field(norm.merchant),
+            date: field(norm.date),
+            currency: field(norm.currency),
+            subtotal: field(norm.subtotal),
+            tax_amount: field(norm.tax_amount),
+            total: field(norm.total),
+            warnings: norm.warnings,
+            rules_ms,
+        };
+        for a in answers {
+            let f = out.field_mut(a.field);
+            if f.value.is_some() {
+                f.evidence = locate(doc, &a.raw);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Unavailable while the circuit is open; otherwise whether `/v1/models` answers within
+    /// two seconds (one try, not counted by the breaker).
+    fn health(&self) -> Result<(), KieError> {
+        if self.circuit() == CircuitState::Open {
+            return Err(CallError::CircuitOpen(self.shared.breaker.retry_in()).into_kie());
+        }
+        let (reply, rx) = std::sync::mpsc::channel();
+        self.send(Job::Ping { reply })?;
+        rx.recv_timeout(Duration::from_secs(3))
+            .unwrap_or(Err(KieError::Timeout {
+                backend: NAME.into(),
+            }))
+    }
+
+    fn circuit_open(&self) -> bool {
+        self.circuit() == CircuitState::Open
+    }
+}
+
+/// Where on the document an answer is printed: the shortest run of words on one line whose
+/// text, without spaces, equals the answer's; else a word that contains it.
+fn locate(doc: &OcrDocument, raw: &str) -> Option<Evidence> {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let target = squash(raw);
+    if target.is_empty() {
+        return None;
+    }
+    let evidence = |page: usize, idx: &[usize]| {
+        let p = &doc.pages[page];
+        let words: Vec<&tilt_prep::DocWord> = idx.iter().map(|&i| &p.words[i]).collect();
+        Evidence {
+            page,
+            words: idx.to_vec(),
+            bbox: tilt_prep::document::union(words.iter().map(|w| w.bbox)),
+            text: words
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    };
+    for (pi, p) in doc.pages.iter().enumerate() {
+        for line in &p.lines {
+            for start in 0..line.words.len() {
+                let mut acc = String::new();
+                for end in start..line.words.len().min(start + 12) {
+                    acc.push_str(&squash(&p.words[line.words[end]].text));
+                    if acc == target {
+                        return Some(evidence(pi, &line.words[start..=end]));
+                    }
+                    if !target.starts_with(&acc) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    for (pi, p) in doc.pages.iter().enumerate() {
+        if let Some(i) = p
+            .words
+            .iter()
+            .position(|w| squash(&w.text).contains(&target))
+        {
+            return Some(evidence(pi, &[i]));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tilt_prep::{DocPage, DocWord, PageSource};
+
+    #[test]
+    fn answers_are_located_on_the_page() {
+        let w = |t: &str, x: f32| DocWord {
+            text: t.into(),
+            bbox: [x, 10.0, x + 40.0, 30.0],
+            conf: 1.0,
+        };
+        let doc = OcrDocument {
+            pages: vec![DocPage::from_words(
+                0,
+                600,
+                800,
+                PageSource::Ocr,
+                vec![
+                    w("ACME", 0.0),
+                    w("Foods", 50.0),
+                    w("Total", 200.0),
+                    w("RM12.50", 300.0),
+                ],
+            )],
+        };
+        let e = locate(&doc, "ACME Foods").expect("found");
+        assert_eq!(e.words, vec![0, 1]);
+        assert_eq!(e.text, "ACME Foods");
+        let e = locate(&doc, "12.50").expect("found inside a word");
+        assert_eq!(e.text, "RM12.50");
+        assert!(locate(&doc, "99.99").is_none());
+    }
+
+    #[test]
+    fn the_base_url_may_end_in_v1() {
+        let mut c = OpenAiConfig::new("http://h:8001/v1/");
+        assert_eq!(c.url("/v1/models"), "http://h:8001/v1/models");
+        c.base_url = "http://h:8001".into();
+        assert_eq!(c.url("/v1/models"), "http://h:8001/v1/models");
+        c.api_key = Some("sk-secret".into());
+        assert!(!format!("{c:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn a_server_that_is_not_there_is_unavailable_then_the_circuit_opens() {
+        // A port nothing listens on.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        drop(l);
+        let mut cfg = OpenAiConfig::new(format!("http://127.0.0.1:{port}"));
+        cfg.retries = 0;
+        cfg.breaker_threshold = 2;
+        cfg.timeout = Duration::from_secs(2);
+        let b = OpenAiBackend::connect(cfg).expect("starts without the server");
+        assert_eq!(b.model_version(), "openai:unknown");
+        let doc = OcrDocument {
+            pages: vec![DocPage::from_words(
+                0,
+                10,
+                10,
+                PageSource::Ocr,
+                vec![DocWord {
+                    text: "x".into(),
+                    bbox: [0.0, 0.0, 5.0, 5.0],
+                    conf: 1.0,
+                }],
+            )],
+        };
+        let opts = ExtractOptions {
+            fields: Some(vec![FieldName::Total]),
+            ..ExtractOptions::default()
+        };
+        let e = b.extract(&doc, &opts).expect_err("nobody answers");
+        assert!(matches!(e, KieError::Unavailable { .. }), "{e}");
+        // /v1/models at connect failed once, this call once: the circuit is open now.
+        assert_eq!(b.circuit(), CircuitState::Open);
+        let e = b.extract(&doc, &opts).expect_err("fails fast");
+        assert!(e.to_string().contains("circuit open"), "{e}");
+        assert!(b.health().is_err());
+    }
+}

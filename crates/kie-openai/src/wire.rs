@@ -1,0 +1,346 @@
+//! What goes to an OpenAI-compatible server and what comes back: the three request styles,
+//! the answers, and the error envelopes servers of this family have used.
+
+use kie::FieldName;
+use serde_json::{Map, Value, json};
+use tilt_prep::{GenerateRequest, InputOcrDocumentPart, OcrDocument, layout_text};
+
+/// How the backend asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Arctic-TILT through chat completions: one question per field, the document as an
+    /// `input_ocr_document` content part.
+    Tilt,
+    /// Arctic-TILT through OCRlty's `POST /v1/tilt/generate`, one question per field.
+    TiltGenerate,
+    /// Any chat LLM: the OCR lines with their boxes as text, the answer constrained by a JSON
+    /// schema in `response_format`.
+    Llm,
+}
+
+impl std::str::FromStr for Style {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tilt" => Ok(Style::Tilt),
+            "tilt-generate" => Ok(Style::TiltGenerate),
+            "llm" => Ok(Style::Llm),
+            other => Err(format!(
+                "unknown request style '{other}' (known: tilt, tilt-generate, llm)"
+            )),
+        }
+    }
+}
+
+impl Style {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Style::Tilt => "tilt",
+            Style::TiltGenerate => "tilt-generate",
+            Style::Llm => "llm",
+        }
+    }
+}
+
+/// The question TILT is asked for a field. Short, key-like questions are what the model was
+/// trained on (tilt-architecture.md §9).
+pub fn default_question(f: FieldName) -> &'static str {
+    match f {
+        FieldName::Merchant => "What is the name of the merchant or seller?",
+        FieldName::Date => "What is the date of the document?",
+        FieldName::Currency => "What is the currency of the amounts?",
+        FieldName::Subtotal => "What is the subtotal amount before tax?",
+        FieldName::TaxAmount => "What is the tax amount?",
+        FieldName::Total => "What is the total amount?",
+    }
+}
+
+/// `POST /v1/chat/completions` body for one TILT question.
+pub fn tilt_chat(model: &str, question: &str, doc: &OcrDocument, max_tokens: u32) -> Value {
+    json!({
+        "model": model,
+        "temperature": 0.0,
+        "max_tokens": max_tokens,
+        "logprobs": true,
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": question}]},
+            {"role": "user", "content": [InputOcrDocumentPart::from(doc)]},
+        ],
+    })
+}
+
+/// `POST /v1/tilt/generate` body for one question.
+pub fn tilt_generate(model: &str, question: &str, doc: &OcrDocument, max_tokens: u32) -> Value {
+    let mut req = GenerateRequest::new(question, doc);
+    req.model = Some(model.to_string());
+    req.temperature = Some(0.0);
+    req.max_tokens = Some(max_tokens);
+    serde_json::to_value(req).unwrap_or(Value::Null)
+}
+
+/// The JSON schema of the LLM answer: the six fields, each a string or null.
+pub fn answer_schema() -> Value {
+    let mut props = Map::new();
+    for f in FieldName::ALL {
+        props.insert(
+            f.as_str().into(),
+            json!({"type": ["string", "null"], "description": field_hint(f)}),
+        );
+    }
+    json!({
+        "type": "object",
+        "properties": props,
+        "required": FieldName::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+        "additionalProperties": false,
+    })
+}
+
+fn field_hint(f: FieldName) -> &'static str {
+    match f {
+        FieldName::Merchant => "the seller's name as printed",
+        FieldName::Date => "the document date as printed",
+        FieldName::Currency => "the currency symbol or code as printed",
+        FieldName::Subtotal => "the amount before tax, as printed",
+        FieldName::TaxAmount => "the tax amount, as printed",
+        FieldName::Total => "the amount to pay, as printed",
+    }
+}
+
+pub const LLM_INSTRUCTIONS: &str = "You read receipts and invoices. The document below is the \
+OCR of each page: one text line per row, with its box [x1,y1,x2,y2] in pixels, top to bottom. \
+Answer with one JSON object with the keys merchant, date, currency, subtotal, tax_amount and \
+total. Copy each value exactly as printed on the document; use null when the document does not \
+show it.";
+
+/// `POST /v1/chat/completions` body for the LLM style. `retry_note` is added after an
+/// answer that was not valid JSON.
+pub fn llm_chat(model: &str, doc: &OcrDocument, max_tokens: u32, retry_note: bool) -> Value {
+    let mut messages = vec![
+        json!({"role": "system", "content": LLM_INSTRUCTIONS}),
+        json!({"role": "user", "content": format!("Document OCR:\n{}", layout_text(doc))}),
+    ];
+    if retry_note {
+        messages.push(json!({"role": "user", "content":
+            "Your previous answer was not a valid JSON object with those keys. Answer with the JSON object only."}));
+    }
+    json!({
+        "model": model,
+        "temperature": 0.0,
+        "max_tokens": max_tokens,
+        "messages": messages,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "receipt_fields", "schema": answer_schema(), "strict": true},
+        },
+    })
+}
+
+/// The assistant's text and, when the server sent token log-probabilities, the lowest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub content: String,
+    pub min_logprob: Option<f64>,
+}
+
+/// `choices[0].message.content` of a chat completion (also the shape `/v1/tilt/generate`
+/// answers with).
+pub fn completion(v: &Value) -> Result<Completion, String> {
+    let choice = v
+        .get("choices")
+        .and_then(|c| c.get(0))
+        .ok_or("the answer has no choices[0]")?;
+    let content = match choice.pointer("/message/content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => return Err(format!("message.content is not a string: {other}")),
+    };
+    let min_logprob = choice
+        .pointer("/logprobs/content")
+        .and_then(Value::as_array)
+        .and_then(|toks| {
+            toks.iter()
+                .filter_map(|t| t.get("logprob").and_then(Value::as_f64))
+                .reduce(f64::min)
+        });
+    Ok(Completion {
+        content,
+        min_logprob,
+    })
+}
+
+/// A TILT answer as a field's raw string: trimmed, the first of several values (" | "),
+/// nothing for the empty answers models give when a document has no such field.
+pub fn tilt_answer(content: &str) -> Option<String> {
+    let first = content.split('|').next().unwrap_or_default().trim();
+    let none = ["", "none", "null", "n/a", "na", "-"];
+    (!none.contains(&first.to_ascii_lowercase().as_str())).then(|| first.to_string())
+}
+
+/// The LLM's JSON answer: the first JSON object in the text (bare, in a ```json fence or
+/// inside prose), each field a string (numbers are taken as printed) or null.
+pub fn llm_answer(content: &str) -> Result<Vec<(FieldName, String)>, String> {
+    let obj = first_json_object(content).ok_or("the answer holds no JSON object")?;
+    let Value::Object(map) = obj else {
+        return Err("the answer is not a JSON object".into());
+    };
+    let mut out = Vec::new();
+    for f in FieldName::ALL {
+        match map.get(f.as_str()) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if s.trim().is_empty() => {}
+            Some(Value::String(s)) => out.push((f, s.trim().to_string())),
+            Some(Value::Number(n)) => out.push((f, n.to_string())),
+            Some(other) => return Err(format!("'{}' is not a string: {other}", f.as_str())),
+        }
+    }
+    Ok(out)
+}
+
+fn first_json_object(text: &str) -> Option<Value> {
+    if let Ok(v) = serde_json::from_str::<Value>(text.trim()) {
+        return Some(v);
+    }
+    // The first balanced {...} that parses (fences and prose around it are ignored).
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while let Some(off) = text[start..].find('{') {
+        let open = start + off;
+        let (mut depth, mut in_str, mut esc) = (0i32, false, false);
+        for (i, &b) in bytes.iter().enumerate().skip(open) {
+            if in_str {
+                match (esc, b) {
+                    (true, _) => esc = false,
+                    (false, b'\\') => esc = true,
+                    (false, b'"') => in_str = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_str = true,
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        if let Ok(v) = serde_json::from_str::<Value>(&text[open..=i]) {
+                            return Some(v);
+                        }
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        start = open + 1;
+    }
+    None
+}
+
+/// The message of an error body in any envelope this family of servers has used:
+/// OpenAI's `{"error": {"message", "type", "code"}}`, older vLLM's `{"object": "error",
+/// "message", "type", "code"}` and FastAPI's `{"detail": "..." | [{"msg", ...}]}`.
+pub fn error_message(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    if let Some(e) = v.get("error") {
+        return match e {
+            Value::String(s) => Some(s.clone()),
+            _ => e.get("message").and_then(Value::as_str).map(String::from),
+        };
+    }
+    if v.get("object").and_then(Value::as_str) == Some("error") {
+        return v.get("message").and_then(Value::as_str).map(String::from);
+    }
+    match v.get("detail")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .map(|i| {
+                    i.get("msg")
+                        .and_then(Value::as_str)
+                        .map(String::from)
+                        .unwrap_or_else(|| i.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The model ids of a `/v1/models` answer.
+pub fn model_ids(v: &Value) -> Vec<String> {
+    v.get("data")
+        .and_then(Value::as_array)
+        .map(|d| {
+            d.iter()
+                .filter_map(|m| m.get("id").and_then(Value::as_str).map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_three_error_envelopes_are_understood() {
+        let cases = [
+            (
+                r#"{"error": {"message": "model not found", "type": "NotFoundError", "code": 404}}"#,
+                "model not found",
+            ),
+            (
+                r#"{"object": "error", "message": "max_tokens too large", "type": "BadRequestError", "code": 400}"#,
+                "max_tokens too large",
+            ),
+            (
+                r#"{"detail": "No valid OCR words found on any page for TILT."}"#,
+                "No valid OCR words found on any page for TILT.",
+            ),
+            (
+                r#"{"detail": [{"loc": ["body", "question"], "msg": "field required", "type": "value_error.missing"}]}"#,
+                "field required",
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(error_message(body).as_deref(), Some(want), "{body}");
+        }
+        assert_eq!(error_message("<html>bad gateway</html>"), None);
+    }
+
+    #[test]
+    fn llm_answers_are_found_in_fences_and_prose_and_coerced() {
+        let a = llm_answer("Sure!\n```json\n{\"merchant\": \"ACME\", \"total\": 12.5, \"date\": null, \"currency\": \"\"}\n```")
+            .expect("parses");
+        assert_eq!(
+            a,
+            vec![
+                (FieldName::Merchant, "ACME".to_string()),
+                (FieldName::Total, "12.5".to_string())
+            ]
+        );
+        assert!(llm_answer("no idea").is_err());
+        assert!(llm_answer(r#"{"total": ["1", "2"]}"#).is_err());
+        let nested = llm_answer(r#"x {"merchant": "A {b}", "total": "3"} y"#).expect("parses");
+        assert_eq!(nested[0].1, "A {b}");
+    }
+
+    #[test]
+    fn tilt_answers_take_the_first_value_and_drop_empty_ones() {
+        assert_eq!(tilt_answer(" 56.00 | 12.00 ").as_deref(), Some("56.00"));
+        assert_eq!(tilt_answer(""), None);
+        assert_eq!(tilt_answer("None"), None);
+    }
+
+    #[test]
+    fn completions_give_content_and_the_weakest_token() {
+        let v = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": "56"},
+            "logprobs": {"content": [{"token": "5", "logprob": -0.1}, {"token": "6", "logprob": -0.5}]}}]});
+        let c = completion(&v).expect("parses");
+        assert_eq!(c.content, "56");
+        assert_eq!(c.min_logprob, Some(-0.5));
+        assert!(completion(&json!({"choices": []})).is_err());
+    }
+}
