@@ -1,131 +1,13 @@
 //! `ocrlty serve` as a real process on port 0, driven over HTTP with real multipart uploads.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::{Client, multipart};
+use common::{client, sample, start, upload, wait_ready};
+use reqwest::blocking::multipart;
 use serde_json::Value;
-
-struct Server {
-    child: Child,
-    base: String,
-    log: mpsc::Receiver<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(root().join("samples").join(name)).expect("sample")
-}
-
-/// Starts the server and waits until it listens (not until it is ready).
-fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocrlty"));
-    cmd.args([
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--threads",
-        "2",
-    ])
-    .args(args)
-    .env("RUST_LOG", "info")
-    .env("LOG_FORMAT", "json")
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("ocrlty serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr: String = rest.chars().take_while(|c| *c != '"').collect();
-                    return Server {
-                        child,
-                        base: format!("http://{addr}"),
-                        log: rx,
-                    };
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server did not say where it listens");
-}
-
-fn client() -> Client {
-    Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .expect("client")
-}
-
-fn wait_ready(s: &Server) {
-    let c = client();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = c.get(format!("{}/ping", s.base)).send()
-            && r.status() == 200
-        {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the server never became ready");
-}
-
-fn upload(base: &str, path: &str, name: &str, bytes: Vec<u8>, key: Option<&str>) -> (u16, Value) {
-    let form = multipart::Form::new().part(
-        "file",
-        multipart::Part::bytes(bytes).file_name(name.to_string()),
-    );
-    let mut req = client().post(format!("{base}{path}")).multipart(form);
-    if let Some(k) = key {
-        req = req.bearer_auth(k);
-    }
-    let resp = req.send().expect("answer");
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let v: Value = resp.json().unwrap_or(Value::Null);
-    if status >= 400 {
-        assert_eq!(ct, "application/problem+json", "{status}: {v}");
-    }
-    (status, v)
-}
 
 #[cfg(unix)]
 fn terminate(child: &Child) {

@@ -1,0 +1,285 @@
+//! The `openai` backend end to end: `ocrlty serve` and `mock-vllm` as real processes on port 0.
+//! The happy path of each request style; each fault → the documented status and message; the
+//! circuit breaker opening and closing; a batch against a failing backend.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, client, sample, start, start_mock, upload, wait_ready};
+use serde_json::{Value, json};
+
+fn faults(mock: &Server, f: Value) {
+    let r = client()
+        .post(format!("{}/mock/faults", mock.base))
+        .json(&f)
+        .send()
+        .expect("mock answers");
+    assert_eq!(r.status(), 200);
+}
+
+fn model_requests(mock: &Server) -> u64 {
+    client()
+        .get(format!("{}/mock/stats", mock.base))
+        .send()
+        .and_then(|r| r.json::<Value>())
+        .ok()
+        .and_then(|v| v["model_requests"].as_u64())
+        .unwrap_or(0)
+}
+
+fn api(mock: &Server, style: &str, extra: &[(&str, &str)]) -> Server {
+    let mut env = vec![
+        ("VLLM_BASE_URL", mock.base.as_str()),
+        ("VLLM_STYLE", style),
+        ("KIE_BACKEND", "openai"),
+    ];
+    env.extend_from_slice(extra);
+    let s = start(&[], &env);
+    wait_ready(&s);
+    s
+}
+
+#[test]
+fn each_request_style_extracts_the_receipt_through_the_mock() {
+    let mock = start_mock(&["--model", "arctic-tilt-test"]);
+    for style in ["tilt", "tilt-generate", "llm"] {
+        let s = api(&mock, style, &[]);
+        let (status, v) = upload(
+            &s.base,
+            "/v1/extract",
+            "r.png",
+            sample("receipt-kedai-runcit.png"),
+            None,
+        );
+        assert_eq!(status, 200, "{style}: {v}");
+        assert_eq!(v["data"]["total"], "65.50", "{style}");
+        assert_eq!(v["data"]["date"], "2024-03-14", "{style}");
+        assert_eq!(v["data"]["currency"], "MYR", "{style}");
+        assert_eq!(v["meta"]["backend"], "openai");
+        assert_eq!(v["meta"]["model_version"], "openai:arctic-tilt-test");
+        assert_eq!(v["fields"]["total"]["evidence"]["text"], "65.50", "{style}");
+        let h: Value = client()
+            .get(format!("{}/v1/health", s.base))
+            .send()
+            .and_then(|r| r.json())
+            .expect("health");
+        let openai = h["backends"]
+            .as_array()
+            .and_then(|b| b.iter().find(|b| b["name"] == "openai").cloned())
+            .expect("openai listed");
+        assert_eq!(openai["reachable"], true, "{h}");
+        assert_eq!(openai["default"], true);
+    }
+}
+
+#[test]
+fn each_fault_becomes_its_documented_status() {
+    let mock = start_mock(&[]);
+    let s = api(
+        &mock,
+        "tilt",
+        &[
+            ("VLLM_RETRIES", "1"),
+            ("VLLM_TIMEOUT_S", "1"),
+            ("VLLM_BREAKER_THRESHOLD", "1000"),
+        ],
+    );
+    let png = sample("receipt-kedai-runcit.png");
+    // One question per document, so one model request per attempt.
+    let path = "/v1/extract?fields=total";
+    let cases: [(Value, u16, &str, &str, u64); 6] = [
+        (
+            json!({"error_rate": 1.0, "error_status": 503}),
+            503,
+            "backend_unavailable",
+            "mock-vllm injected a 503",
+            2,
+        ),
+        (
+            json!({"error_rate": 1.0, "error_status": 400, "envelope": "fastapi"}),
+            502,
+            "backend_bad_answer",
+            "mock-vllm injected a 400",
+            1,
+        ),
+        (
+            json!({"error_rate": 1.0, "error_status": 500, "envelope": "vllm"}),
+            503,
+            "backend_unavailable",
+            "mock-vllm injected a 500",
+            1,
+        ),
+        (
+            json!({"malformed_rate": 1.0}),
+            502,
+            "backend_bad_answer",
+            "not JSON",
+            1,
+        ),
+        (
+            json!({"drop_rate": 1.0}),
+            503,
+            "backend_unavailable",
+            "cannot reach the server",
+            2,
+        ),
+        (
+            json!({"latency_ms": 1500}),
+            504,
+            "backend_timeout",
+            "timed out",
+            1,
+        ),
+    ];
+    for (i, (f, status, code, message, calls)) in cases.into_iter().enumerate() {
+        faults(&mock, f.clone());
+        let before = model_requests(&mock);
+        // Different bytes each time: never answered from the cache.
+        let mut doc = png.clone();
+        doc.extend_from_slice(format!("case {i}").as_bytes());
+        let (st, v) = upload(&s.base, path, "r.png", doc, None);
+        assert_eq!((st, v["code"].as_str()), (status, Some(code)), "{f}: {v}");
+        assert!(
+            v["detail"].as_str().is_some_and(|d| d.contains(message)),
+            "{f}: {v}"
+        );
+        assert_eq!(model_requests(&mock) - before, calls, "{f}: attempts");
+    }
+    faults(&mock, json!({"slow_ms": 3000}));
+    let (st, v) = upload(
+        &s.base,
+        path,
+        "r.png",
+        [png.clone(), b"slow".to_vec()].concat(),
+        None,
+    );
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (504, Some("backend_timeout")),
+        "{v}"
+    );
+    faults(&mock, json!({}));
+    let (st, v) = upload(&s.base, path, "r.png", png, None);
+    assert_eq!(st, 200, "{v}");
+}
+
+#[test]
+fn the_breaker_opens_after_repeated_failures_and_closes_after_a_good_probe() {
+    let mock = start_mock(&[]);
+    let s = api(
+        &mock,
+        "tilt",
+        &[
+            ("VLLM_RETRIES", "0"),
+            ("VLLM_BREAKER_THRESHOLD", "2"),
+            ("VLLM_BREAKER_COOLDOWN_S", "6"),
+        ],
+    );
+    let png = sample("receipt-kedai-runcit.png");
+    let doc = |i: u8| [png.clone(), vec![i]].concat();
+    faults(&mock, json!({"error_rate": 1.0, "error_status": 503}));
+    for i in 0..2 {
+        let (st, _) = upload(&s.base, "/v1/extract?fields=total", "r.png", doc(i), None);
+        assert_eq!(st, 503);
+    }
+    let before = model_requests(&mock);
+    let (st, v) = upload(&s.base, "/v1/extract?fields=total", "r.png", doc(2), None);
+    assert_eq!(st, 503);
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("circuit open")),
+        "{v}"
+    );
+    assert_eq!(
+        model_requests(&mock),
+        before,
+        "an open circuit sends nothing"
+    );
+    let c = client();
+    let h: Value = c
+        .get(format!("{}/v1/health", s.base))
+        .send()
+        .and_then(|r| r.json())
+        .expect("health");
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert!(h.to_string().contains("circuit open"), "{h}");
+    let m = c
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .and_then(|r| r.text())
+        .expect("metrics");
+    assert!(
+        m.contains("ocrlty_backend_circuit_open{backend=\"openai\"} 1"),
+        "{m}"
+    );
+
+    // The cooldown is longer than a document's OCR, so the circuit is still open when the
+    // third document reaches the backend.
+    faults(&mock, json!({}));
+    std::thread::sleep(Duration::from_millis(6100));
+    let (st, v) = upload(&s.base, "/v1/extract?fields=total", "r.png", doc(3), None);
+    assert_eq!(st, 200, "the probe goes through: {v}");
+    let m = c
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .and_then(|r| r.text())
+        .expect("metrics");
+    assert!(
+        m.contains("ocrlty_backend_circuit_open{backend=\"openai\"} 0"),
+        "{m}"
+    );
+    let (st, _) = upload(&s.base, "/v1/extract?fields=total", "r.png", doc(4), None);
+    assert_eq!(st, 200, "closed again");
+}
+
+#[test]
+fn a_batch_against_a_failing_backend_answers_every_file() {
+    let mock = start_mock(&[]);
+    let s = api(
+        &mock,
+        "llm",
+        &[("VLLM_RETRIES", "0"), ("VLLM_BREAKER_THRESHOLD", "1000")],
+    );
+    // Every second model request fails: one of the two receipts gets a 503, the other its fields.
+    faults(&mock, json!({"error_rate": 0.5, "error_status": 503}));
+    let form = reqwest::blocking::multipart::Form::new()
+        .part(
+            "files[]",
+            reqwest::blocking::multipart::Part::bytes(sample("receipt-kedai-runcit.png"))
+                .file_name("a.png"),
+        )
+        .part(
+            "files[]",
+            reqwest::blocking::multipart::Part::bytes(b"GIF89a".to_vec()).file_name("b.gif"),
+        )
+        .part(
+            "files[]",
+            reqwest::blocking::multipart::Part::bytes(sample("invoice-muster-buerobedarf.pdf"))
+                .file_name("c.pdf"),
+        );
+    let v: Value = client()
+        .post(format!("{}/v1/extract-batch", s.base))
+        .multipart(form)
+        .send()
+        .and_then(|r| r.json())
+        .expect("batch answer");
+    let items = v["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3, "{v}");
+    assert_eq!(items[1]["status"], 415);
+    let statuses: Vec<u64> = [0, 2]
+        .iter()
+        .filter_map(|&i| items[i]["status"].as_u64())
+        .collect();
+    assert!(statuses.contains(&200) && statuses.contains(&503), "{v}");
+    for i in [0, 2] {
+        let it = &items[i];
+        if it["status"] == 503 {
+            assert_eq!(it["error"]["code"], "backend_unavailable");
+        } else {
+            assert!(it["result"]["data"]["total"].is_string(), "{it}");
+        }
+    }
+    assert_eq!(v["failed"], 2);
+}
