@@ -115,6 +115,15 @@ pub fn run() -> anyhow::Result<ExitCode> {
         .push_str(" (for the tilt backend, which this build does not include yet)");
     checks.push(c);
 
+    let mut c = file_check(
+        "label font",
+        &ocrlty::visualize::default_font_path(),
+        false,
+        &format!("OCRLTY_FONT: {SETUP}"),
+    );
+    c.detail.push_str(" (for extract --visualize)");
+    checks.push(c);
+
     let gpu = gpu_summary();
     checks.push(Check {
         name: "GPU",

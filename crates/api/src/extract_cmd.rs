@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ocrlty::config::{OcrEngineArgs, OpenAiArgs, PdfArgs, RuleArgs};
 use ocrlty::pipeline::{ExtractRequest, Pipeline};
 use ocrlty::server::dto::{ExtractResponse, Include};
+use ocrlty::visualize::{Visualizer, default_font_path, page_images, write_pages};
 use serde_json::json;
 
 use crate::ocr_cmd::{error_line, exit_code};
@@ -29,6 +30,11 @@ pub struct ExtractArgs {
     /// Add the OCR Document of each file to its line (`ocr`).
     #[arg(long)]
     pub include_ocr: bool,
+
+    /// Write a PNG per page into this folder: every OCR word box, and the fields' evidence
+    /// boxed and labelled with value and confidence (`<file>-p<N>.png`).
+    #[arg(long, value_name = "DIR")]
+    pub visualize: Option<PathBuf>,
 
     /// Write the JSON lines to this file instead of standard output.
     #[arg(long, short)]
@@ -79,11 +85,36 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The file's stem, with `-2`, `-3`, ... when another file of this run had the same one.
+fn unique_stem(file: &Path, used: &mut std::collections::HashSet<String>) -> String {
+    let base = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "document".into());
+    let mut stem = base.clone();
+    let mut n = 1;
+    while !used.insert(stem.clone()) {
+        n += 1;
+        stem = format!("{base}-{n}");
+    }
+    stem
+}
+
 pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let files = expand(&args.files)?;
+    let visualizer = match &args.visualize {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            Some((dir.clone(), Visualizer::load(&default_font_path())?))
+        }
+        None => None,
+    };
+    let pdf_opts = args.pdf.options()?;
+    let mut stems = std::collections::HashSet::new();
     let pipeline = Pipeline::builder()
         .ocr(args.engine.config()?)
-        .pdf(args.pdf.options()?)
+        .pdf(pdf_opts)
         .openai(args.openai.config()?)?
         .default_backend(args.backend.clone())
         .build()
@@ -133,6 +164,17 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
                     let r = ExtractResponse::build(&x, &id, &ocr_model, false, include);
                     let mut v = serde_json::to_value(r)?;
                     v["file"] = json!(file);
+                    if let Some((dir, vis)) = &visualizer {
+                        let stem = unique_stem(file, &mut stems);
+                        let drawn = page_images(&bytes, &pdf_opts, args.engine.max_pixels)
+                            .and_then(|imgs| {
+                                write_pages(vis, dir, &stem, imgs, &x.document.pages, &x.extraction)
+                            });
+                        match drawn {
+                            Ok(paths) => v["visualizations"] = json!(paths),
+                            Err(e) => v["visualize_error"] = json!(e.to_string()),
+                        }
+                    }
                     v
                 }
             },

@@ -7,6 +7,7 @@ pub mod config;
 pub mod document;
 pub mod pipeline;
 pub mod server;
+pub mod visualize;
 
 pub use document::{DocumentError, PageReport, ReadDocument, read_document};
 

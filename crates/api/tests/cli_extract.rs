@@ -85,3 +85,43 @@ fn samples_give_their_printed_fields_and_a_bad_file_does_not_stop_the_rest() {
     assert_eq!(lines[2]["meta"]["backend"], "layout");
     assert!(lines[2]["meta"]["ruleset_version"].is_string());
 }
+
+#[test]
+fn visualize_writes_a_png_per_page_with_the_fields_boxed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = |n: &str| root().join("samples").join(n);
+    let out = Command::new(env!("CARGO_BIN_EXE_ocrlty"))
+        .args(["extract", "--threads", "2", "--visualize"])
+        .arg(dir.path())
+        .arg(s("receipt-kedai-runcit.png"))
+        .arg(s("invoice-muster-buerobedarf.pdf"))
+        .output()
+        .expect("ocrlty runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let pngs: Vec<&str> = lines[1]["visualizations"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    assert_eq!(pngs.len(), 2, "one PNG per page of the invoice");
+    let receipt = lines[0]["visualizations"][0].as_str().expect("path");
+    let img = image::open(receipt).expect("a PNG").to_rgb8();
+    let src = image::open(s("receipt-kedai-runcit.png"))
+        .expect("sample")
+        .to_rgb8();
+    assert_eq!(img.dimensions(), src.dimensions());
+    // The total's box is drawn in its colour just outside its evidence box.
+    let b = &lines[0]["fields"]["total"]["evidence"]["bbox"];
+    let (x1, y1) = (b[0].as_f64().expect("x1"), b[1].as_f64().expect("y1"));
+    let px = img.get_pixel(x1.floor() as u32 - 2, y1.floor() as u32 + 3);
+    assert_eq!(px.0, [46, 125, 50], "total drawn in green");
+}

@@ -247,17 +247,45 @@ impl PdfDoc<'_> {
                 });
             }
         }
-        let config = config.render_form_data(true).render_annotations(true);
-        let bitmap = page
-            .render_with_config(&config)
-            .map_err(|e| page_err(format!("cannot be rendered: {e}")))?;
-        let image = bitmap
-            .as_image()
-            .map_err(|e| page_err(format!("cannot be rendered: {e}")))?
-            .to_rgb8();
+        let image = render(&page, config, index)?;
         self.check_budget()?;
         Ok(PageContent::Scan { image })
     }
+
+    /// Page `index` rendered at the scale [`PdfDoc::page`] uses, so that its pixels match the
+    /// coordinates of the page's words, whichever path it took.
+    pub fn render(&self, index: usize) -> Result<image::RgbImage, InputError> {
+        self.check_budget()?;
+        let page = PdfPageIndex::try_from(index)
+            .ok()
+            .and_then(|i| self.doc.pages().get(i).ok())
+            .ok_or_else(|| InputError::Page {
+                page: index + 1,
+                message: "cannot be loaded".into(),
+            })?;
+        let (w_pt, h_pt) = (page.width().value, page.height().value);
+        let scale = (self.opts.dpi / 72.0)
+            .min(((self.opts.max_pixels as f32) / (w_pt * h_pt).max(1.0)).sqrt());
+        render(
+            &page,
+            PdfRenderConfig::new().scale_page_by_factor(scale),
+            index,
+        )
+    }
+}
+
+fn render(
+    page: &PdfPage<'_>,
+    config: PdfRenderConfig,
+    index: usize,
+) -> Result<image::RgbImage, InputError> {
+    let err = |e: PdfiumError| InputError::Page {
+        page: index + 1,
+        message: format!("cannot be rendered: {e}"),
+    };
+    let config = config.render_form_data(true).render_annotations(true);
+    let bitmap = page.render_with_config(&config).map_err(err)?;
+    Ok(bitmap.as_image().map_err(err)?.to_rgb8())
 }
 
 /// The page's characters with boxes in rendered-page pixels (pdfium's loose boxes: the glyph's

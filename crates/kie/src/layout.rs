@@ -582,14 +582,19 @@ fn label_left_or_above(lines: &[Line<'_>], i: usize) -> Option<f32> {
 }
 
 /// The words that show `token` (the currency evidence), on the first line holding it.
+/// The first word holding `token` on its own: not run into letters on either side ("(RM)",
+/// "RM12.50" and "€" count; the "RM" of "KRM-000482" does not).
 fn find_words(doc: &OcrDocument, lines: &[Line<'_>], token: &str) -> Option<Evidence> {
+    let standalone = |text: &str| {
+        text.match_indices(token).any(|(i, m)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i + m.len()..].chars().next();
+            !before.is_some_and(char::is_alphabetic) && !after.is_some_and(char::is_alphabetic)
+        })
+    };
     for l in lines {
         let page = &doc.pages[l.page];
-        if let Some(&wi) = l
-            .words
-            .iter()
-            .find(|&&wi| page.words[wi].text.contains(token))
-        {
+        if let Some(&wi) = l.words.iter().find(|&&wi| standalone(&page.words[wi].text)) {
             let w = &page.words[wi];
             return Some(Evidence {
                 page: l.page,
@@ -848,6 +853,19 @@ mod tests {
         let e = out.total.evidence.as_ref().expect("evidence");
         assert_eq!(e.text, "65.50");
         assert_eq!(e.page, 0);
+    }
+
+    #[test]
+    fn currency_evidence_is_not_a_code_inside_a_receipt_number() {
+        let doc = page(&[
+            &[(100.0, "KEDAI RUNCIT MAJU SDN BHD")],
+            &[(20.0, "Invoice No: KRM-000482")],
+            &[(20.0, "TOTAL (RM)"), (450.0, "65.50")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.currency.value.as_deref(), Some("MYR"));
+        let e = out.currency.evidence.as_ref().expect("evidence");
+        assert_eq!(e.text, "(RM)");
     }
 
     #[test]

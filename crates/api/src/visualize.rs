@@ -1,0 +1,151 @@
+//! `extract --visualize DIR`: each page as a PNG with every OCR word box drawn thin and the
+//! chosen fields' evidence drawn thick and labelled with the field, its value and confidence.
+
+use std::path::{Path, PathBuf};
+
+use doc_input::{DocumentKind, PdfLibrary, PdfOptions};
+use image::{Rgb, RgbImage};
+use imageproc::drawing::{draw_filled_rect_mut, draw_hollow_rect_mut, draw_text_mut};
+use imageproc::rect::Rect;
+use kie::{Extraction, FieldName};
+use tilt_prep::DocPage;
+
+/// Why a page image could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum VisualizeError {
+    #[error("cannot read the label font {path}: {message} (run scripts/setup, or set OCRLTY_FONT)")]
+    Font { path: PathBuf, message: String },
+    #[error(transparent)]
+    Input(#[from] doc_input::InputError),
+    #[error(transparent)]
+    Ocr(#[from] ocr_core::OcrError),
+    #[error("cannot write {path}: {message}")]
+    Write { path: PathBuf, message: String },
+}
+
+/// The font and colours; load once, draw many pages.
+#[derive(Debug)]
+pub struct Visualizer {
+    font: ab_glyph::FontVec,
+}
+
+const WORD: Rgb<u8> = Rgb([90, 160, 255]);
+
+fn colour(f: FieldName) -> Rgb<u8> {
+    match f {
+        FieldName::Merchant => Rgb([142, 36, 170]),
+        FieldName::Date => Rgb([0, 131, 143]),
+        FieldName::Currency => Rgb([121, 85, 72]),
+        FieldName::Subtotal => Rgb([245, 124, 0]),
+        FieldName::TaxAmount => Rgb([198, 40, 40]),
+        FieldName::Total => Rgb([46, 125, 50]),
+    }
+}
+
+/// `OCRLTY_FONT`, else the DejaVu Sans that scripts/setup unpacks into `.deps/fonts`.
+pub fn default_font_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("OCRLTY_FONT") {
+        return PathBuf::from(p);
+    }
+    let deps = std::env::var_os("OCRLTY_DEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".deps"));
+    deps.join("fonts/DejaVuSans.ttf")
+}
+
+impl Visualizer {
+    pub fn load(path: &Path) -> Result<Self, VisualizeError> {
+        let err = |message: String| VisualizeError::Font {
+            path: path.to_path_buf(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let font = ab_glyph::FontVec::try_from_vec(bytes).map_err(|e| err(e.to_string()))?;
+        Ok(Visualizer { font })
+    }
+
+    /// Draws `page`'s words and the fields found on it onto `img` (page pixels).
+    pub fn draw(&self, img: &mut RgbImage, page: &DocPage, x: &Extraction) {
+        let (w, h) = img.dimensions();
+        let rect = |b: [f32; 4], grow: i32| {
+            let x1 = (b[0].floor() as i32 - grow).clamp(0, w as i32 - 1);
+            let y1 = (b[1].floor() as i32 - grow).clamp(0, h as i32 - 1);
+            let x2 = (b[2].ceil() as i32 + grow).clamp(x1 + 1, w as i32);
+            let y2 = (b[3].ceil() as i32 + grow).clamp(y1 + 1, h as i32);
+            Rect::at(x1, y1).of_size((x2 - x1) as u32, (y2 - y1) as u32)
+        };
+        for word in &page.words {
+            draw_hollow_rect_mut(img, rect(word.bbox, 0), WORD);
+        }
+        let scale = (h as f32 / 70.0).clamp(14.0, 40.0);
+        for f in FieldName::ALL {
+            let field = x.field(f);
+            let Some(e) = field.evidence.as_ref().filter(|e| e.page == page.index) else {
+                continue;
+            };
+            let c = colour(f);
+            for grow in 1..=3 {
+                draw_hollow_rect_mut(img, rect(e.bbox, grow), c);
+            }
+            let label = format!(
+                "{}: {} ({:.2})",
+                f.as_str(),
+                field.value.as_deref().unwrap_or("?"),
+                field.confidence
+            );
+            let (tw, th) = imageproc::drawing::text_size(scale, &self.font, &label);
+            let lx = (e.bbox[0].floor() as i32).clamp(0, (w as i32 - tw as i32).max(0));
+            let above = e.bbox[1].floor() as i32 - 4 - th as i32 - 4;
+            let ly = if above >= 0 {
+                above
+            } else {
+                e.bbox[3].ceil() as i32 + 4
+            };
+            draw_filled_rect_mut(
+                img,
+                Rect::at(lx, ly).of_size(tw + 6, th + 6),
+                Rgb([255, 255, 255]),
+            );
+            draw_hollow_rect_mut(img, Rect::at(lx, ly).of_size(tw + 6, th + 6), c);
+            draw_text_mut(img, c, lx + 3, ly + 2, scale, &self.font, &label);
+        }
+    }
+}
+
+/// Every page of a document as an image whose pixels match its OCR Document's coordinates.
+pub fn page_images(
+    bytes: &[u8],
+    pdf: &PdfOptions,
+    max_pixels: u64,
+) -> Result<Vec<RgbImage>, VisualizeError> {
+    if doc_input::sniff(bytes)? != DocumentKind::Pdf {
+        return Ok(vec![ocr_core::decode_image(bytes, max_pixels)?]);
+    }
+    let lib = PdfLibrary::bind(None)?;
+    let doc = lib.open(bytes, pdf)?;
+    (0..doc.page_count())
+        .map(|i| doc.render(i).map_err(VisualizeError::from))
+        .collect()
+}
+
+/// Draws and writes `DIR/<stem>-p<N>.png` for every page; returns the paths.
+pub fn write_pages(
+    vis: &Visualizer,
+    dir: &Path,
+    stem: &str,
+    images: Vec<RgbImage>,
+    pages: &[DocPage],
+    x: &Extraction,
+) -> Result<Vec<PathBuf>, VisualizeError> {
+    let mut out = Vec::new();
+    for (mut img, page) in images.into_iter().zip(pages) {
+        vis.draw(&mut img, page, x);
+        let path = dir.join(format!("{stem}-p{}.png", page.index + 1));
+        img.save(&path).map_err(|e| VisualizeError::Write {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        out.push(path);
+    }
+    Ok(out)
+}
