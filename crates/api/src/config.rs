@@ -185,6 +185,7 @@ impl RuleArgs {
                 ..RuleContext::default()
             },
             fields: None::<Vec<FieldName>>,
+            page_images: Vec::new(),
         }
     }
 }
@@ -205,7 +206,7 @@ pub struct OpenAiArgs {
     pub vllm_model: Option<String>,
 
     /// How to ask: tilt (chat + input_ocr_document), tilt-generate (/v1/tilt/generate),
-    /// llm (OCR lines as text + JSON schema).
+    /// llm (OCR lines as text + JSON schema), vlm (page images + JSON schema).
     #[arg(long, env = "VLLM_STYLE", default_value = "tilt")]
     pub vllm_style: String,
 

@@ -222,7 +222,61 @@ impl Pipeline {
     ) -> Result<ExtractOutput, PipelineError> {
         self.backend(req.backend.as_deref())?;
         let read = self.read(bytes)?;
-        self.kie(read, req)
+        let images = self.images_for(bytes, req.backend.as_deref())?;
+        if images.is_empty() {
+            return self.kie(read, req);
+        }
+        let mut req = req.clone();
+        req.options.page_images = images;
+        self.kie(read, &req)
+    }
+
+    /// The pages as images when the backend looks at them (vision models), else nothing:
+    /// JPEG and PNG as sent, TIFF and WebP as PNG, PDF pages rendered as the OCR saw them
+    /// (JPEG, quality 85).
+    pub fn images_for(
+        &self,
+        bytes: &[u8],
+        backend: Option<&str>,
+    ) -> Result<Vec<kie::PageImage>, PipelineError> {
+        if !self.backend(backend)?.wants_page_images() {
+            return Ok(Vec::new());
+        }
+        let image = |mime: &str, bytes: Vec<u8>| kie::PageImage {
+            mime: mime.into(),
+            bytes: Arc::new(bytes),
+        };
+        let encode = |img: &image::RgbImage, jpeg: bool| -> Result<Vec<u8>, PipelineError> {
+            let mut out = std::io::Cursor::new(Vec::new());
+            let r = if jpeg {
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(img)
+            } else {
+                img.write_to(&mut out, image::ImageFormat::Png)
+            };
+            r.map_err(|e| OcrError::Config(format!("cannot encode a page image: {e}")))?;
+            Ok(out.into_inner())
+        };
+        let kind = doc_input::sniff(bytes).map_err(DocumentError::Input)?;
+        match kind {
+            DocumentKind::Jpeg => Ok(vec![image("image/jpeg", bytes.to_vec())]),
+            DocumentKind::Png => Ok(vec![image("image/png", bytes.to_vec())]),
+            DocumentKind::Tiff | DocumentKind::Webp => {
+                let img = ocr_core::decode_image(bytes, self.engine.config().max_pixels)?;
+                Ok(vec![image("image/png", encode(&img, false)?)])
+            }
+            DocumentKind::Pdf => {
+                let doc = self
+                    .pdfium
+                    .open(bytes, &self.pdf)
+                    .map_err(DocumentError::Input)?;
+                (0..doc.page_count())
+                    .map(|i| {
+                        let img = doc.render(i).map_err(DocumentError::Input)?;
+                        Ok(image("image/jpeg", encode(&img, true)?))
+                    })
+                    .collect()
+            }
+        }
     }
 
     /// The first half of [`Pipeline::extract`]: every page into the OCR Document (CPU-bound).

@@ -283,3 +283,53 @@ fn a_batch_against_a_failing_backend_answers_every_file() {
     }
     assert_eq!(v["failed"], 2);
 }
+
+#[test]
+fn the_vlm_style_sends_the_page_images_and_normalises_the_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let answers = dir.path().join("answers.json");
+    std::fs::write(
+        &answers,
+        r#"{"merchant": "Muster Bürobedarf GmbH", "date": "15.03.2024", "currency": "€",
+            "subtotal": "225,50", "tax_amount": "42,85", "total": "268,35 €"}"#,
+    )
+    .expect("write");
+    let mock = start_mock(&["--answers", answers.to_str().expect("utf-8")]);
+    let s = api(&mock, "vlm", &[]);
+    let (status, v) = upload(
+        &s.base,
+        "/v1/extract",
+        "i.pdf",
+        sample("invoice-muster-buerobedarf.pdf"),
+        None,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["total"], "268.35");
+    assert_eq!(v["data"]["date"], "2024-03-15");
+    assert_eq!(v["data"]["currency"], "EUR");
+    assert!(v["warnings"].as_array().is_some_and(Vec::is_empty), "{v}");
+    let stats: Value = client()
+        .get(format!("{}/mock/stats", mock.base))
+        .send()
+        .and_then(|r| r.json())
+        .expect("stats");
+    assert_eq!(
+        stats["images_seen"], 2,
+        "both pages sent as images: {stats}"
+    );
+    // Without canned answers the mock refuses images: the API says the backend answered badly.
+    let plain = start_mock(&[]);
+    let s = api(&plain, "vlm", &[]);
+    let (status, v) = upload(
+        &s.base,
+        "/v1/extract",
+        "r.png",
+        sample("receipt-kedai-runcit.png"),
+        None,
+    );
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (502, Some("backend_bad_answer")),
+        "{v}"
+    );
+}

@@ -2,7 +2,8 @@
 //!
 //! The `openai` KIE backend: asks any OpenAI-compatible server for the six fields — vLLM
 //! serving Arctic-TILT (`tilt`: chat completions with an `input_ocr_document` part, or
-//! OCRlty's `/v1/tilt/generate`), or any chat LLM with a JSON schema (`llm`). The answers go
+//! OCRlty's `/v1/tilt/generate`), any chat LLM with a JSON schema (`llm`), or a vision LLM
+//! given the page images (`vlm`). The answers go
 //! through `crates/rules` like every backend's.
 //!
 //! The HTTP client (pooled, keep-alive) lives on one thread of its own with a small async
@@ -251,6 +252,7 @@ struct Answer {
 enum Job {
     Extract {
         doc: Arc<OcrDocument>,
+        images: Vec<kie::PageImage>,
         fields: Vec<FieldName>,
         reply: std::sync::mpsc::Sender<Result<Vec<Answer>, KieError>>,
     },
@@ -400,8 +402,13 @@ async fn serve_jobs(shared: Arc<Shared>, mut rx: tokio::sync::mpsc::UnboundedRec
                     .map_err(CallError::into_kie);
                     let _ = reply.send(r);
                 }
-                Job::Extract { doc, fields, reply } => {
-                    let _ = reply.send(answers(&shared, doc, fields).await);
+                Job::Extract {
+                    doc,
+                    images,
+                    fields,
+                    reply,
+                } => {
+                    let _ = reply.send(answers(&shared, doc, images, fields).await);
                 }
             }
         });
@@ -411,6 +418,7 @@ async fn serve_jobs(shared: Arc<Shared>, mut rx: tokio::sync::mpsc::UnboundedRec
 async fn answers(
     shared: &Arc<Shared>,
     doc: Arc<OcrDocument>,
+    images: Vec<kie::PageImage>,
     fields: Vec<FieldName>,
 ) -> Result<Vec<Answer>, KieError> {
     let cfg = &shared.cfg;
@@ -452,10 +460,18 @@ async fn answers(
             out.sort_by_key(|a| FieldName::ALL.iter().position(|f| *f == a.field));
             Ok(out)
         }
-        Style::Llm => {
+        Style::Llm | Style::Vlm => {
+            if cfg.style == Style::Vlm && images.is_empty() {
+                return Err(bad(
+                    "the vlm style needs the page images, and none were given",
+                ));
+            }
             let mut last = String::new();
             for retry_note in [false, true] {
-                let body = wire::llm_chat(&model, &doc, cfg.max_tokens, retry_note);
+                let body = match cfg.style {
+                    Style::Vlm => wire::vlm_chat(&model, &images, cfg.max_tokens, retry_note),
+                    _ => wire::llm_chat(&model, &doc, cfg.max_tokens, retry_note),
+                };
                 let v = shared
                     .call("/v1/chat/completions", Some(&body))
                     .await
@@ -513,6 +529,7 @@ impl KieBackend for OpenAiBackend {
         let (reply, rx) = std::sync::mpsc::channel();
         self.send(Job::Extract {
             doc: Arc::new(doc.clone()),
+            images: opts.page_images.clone(),
             fields,
             reply,
         })?;
@@ -569,6 +586,10 @@ impl KieBackend for OpenAiBackend {
             .unwrap_or(Err(KieError::Timeout {
                 backend: NAME.into(),
             }))
+    }
+
+    fn wants_page_images(&self) -> bool {
+        self.style() == Style::Vlm
     }
 
     fn circuit_open(&self) -> bool {

@@ -16,6 +16,8 @@ pub enum Style {
     /// Any chat LLM: the OCR lines with their boxes as text, the answer constrained by a JSON
     /// schema in `response_format`.
     Llm,
+    /// A vision LLM (Qwen-VL style): the page images as data URIs and the same JSON schema.
+    Vlm,
 }
 
 impl std::str::FromStr for Style {
@@ -25,8 +27,9 @@ impl std::str::FromStr for Style {
             "tilt" => Ok(Style::Tilt),
             "tilt-generate" => Ok(Style::TiltGenerate),
             "llm" => Ok(Style::Llm),
+            "vlm" => Ok(Style::Vlm),
             other => Err(format!(
-                "unknown request style '{other}' (known: tilt, tilt-generate, llm)"
+                "unknown request style '{other}' (known: tilt, tilt-generate, llm, vlm)"
             )),
         }
     }
@@ -38,6 +41,7 @@ impl Style {
             Style::Tilt => "tilt",
             Style::TiltGenerate => "tilt-generate",
             Style::Llm => "llm",
+            Style::Vlm => "vlm",
         }
     }
 }
@@ -118,6 +122,46 @@ pub fn llm_chat(model: &str, doc: &OcrDocument, max_tokens: u32, retry_note: boo
     let mut messages = vec![
         json!({"role": "system", "content": LLM_INSTRUCTIONS}),
         json!({"role": "user", "content": format!("Document OCR:\n{}", layout_text(doc))}),
+    ];
+    if retry_note {
+        messages.push(json!({"role": "user", "content":
+            "Your previous answer was not a valid JSON object with those keys. Answer with the JSON object only."}));
+    }
+    json!({
+        "model": model,
+        "temperature": 0.0,
+        "max_tokens": max_tokens,
+        "messages": messages,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "receipt_fields", "schema": answer_schema(), "strict": true},
+        },
+    })
+}
+
+pub const VLM_INSTRUCTIONS: &str = "You read receipts and invoices. The images are the pages \
+of one document, in order. Answer with one JSON object with the keys merchant, date, currency, \
+subtotal, tax_amount and total. Copy each value exactly as printed; use null when the document \
+does not show it.";
+
+/// `POST /v1/chat/completions` body for the vision style: the pages as `image_url` parts
+/// holding data URIs.
+pub fn vlm_chat(
+    model: &str,
+    images: &[kie::PageImage],
+    max_tokens: u32,
+    retry_note: bool,
+) -> Value {
+    use base64::Engine as _;
+    let mut parts = vec![json!({"type": "text", "text": "The document's pages:"})];
+    for img in images {
+        let data = base64::engine::general_purpose::STANDARD.encode(img.bytes.as_slice());
+        parts.push(json!({"type": "image_url",
+            "image_url": {"url": format!("data:{};base64,{data}", img.mime)}}));
+    }
+    let mut messages = vec![
+        json!({"role": "system", "content": VLM_INSTRUCTIONS}),
+        json!({"role": "user", "content": parts}),
     ];
     if retry_note {
         messages.push(json!({"role": "user", "content":
@@ -325,6 +369,27 @@ mod tests {
         assert!(llm_answer(r#"{"total": ["1", "2"]}"#).is_err());
         let nested = llm_answer(r#"x {"merchant": "A {b}", "total": "3"} y"#).expect("parses");
         assert_eq!(nested[0].1, "A {b}");
+    }
+
+    #[test]
+    fn vlm_requests_carry_each_page_as_a_data_uri_and_the_schema() {
+        let img = kie::PageImage {
+            mime: "image/png".into(),
+            bytes: std::sync::Arc::new(b"\x89PNG".to_vec()),
+        };
+        let v = vlm_chat("qwen-vl", &[img.clone(), img], 64, false);
+        let parts = v["messages"][1]["content"].as_array().expect("parts");
+        assert_eq!(parts.len(), 3);
+        assert_eq!(
+            parts[1]["image_url"]["url"],
+            "data:image/png;base64,iVBORw=="
+        );
+        assert_eq!(
+            v["response_format"]["json_schema"]["schema"]["required"]
+                .as_array()
+                .map(Vec::len),
+            Some(6)
+        );
     }
 
     #[test]

@@ -818,6 +818,7 @@ mod tests {
                 ..rules::RuleContext::default()
             },
             fields: None,
+            page_images: Vec::new(),
         }
     }
 

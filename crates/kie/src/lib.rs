@@ -28,4 +28,6 @@ mod layout;
 mod types;
 
 pub use layout::LayoutBackend;
-pub use types::{Evidence, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError};
+pub use types::{
+    Evidence, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError, PageImage,
+};

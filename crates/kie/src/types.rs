@@ -113,6 +113,20 @@ impl Extraction {
     }
 }
 
+/// One page as an encoded image, for backends that look at pages (vision models).
+#[derive(Clone, PartialEq)]
+pub struct PageImage {
+    /// `image/png` or `image/jpeg`.
+    pub mime: String,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for PageImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PageImage({}, {} bytes)", self.mime, self.bytes.len())
+    }
+}
+
 /// What a caller asks of a backend.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExtractOptions {
@@ -120,6 +134,8 @@ pub struct ExtractOptions {
     pub rules: RuleContext,
     /// Fields wanted (others come back empty); `None` for all.
     pub fields: Option<Vec<FieldName>>,
+    /// The pages as images, given to backends whose [`KieBackend::wants_page_images`] is true.
+    pub page_images: Vec<PageImage>,
 }
 
 impl ExtractOptions {
@@ -156,6 +172,10 @@ pub trait KieBackend: Send + Sync {
     /// to; remote ones check their server.
     fn health(&self) -> Result<(), KieError> {
         Ok(())
+    }
+    /// Whether the backend reads page images (then callers fill `ExtractOptions::page_images`).
+    fn wants_page_images(&self) -> bool {
+        false
     }
     /// Whether a circuit breaker is refusing calls now (remote backends); cheap, no I/O.
     fn circuit_open(&self) -> bool {

@@ -5,7 +5,8 @@
 //! `GET /health`. Answers are deterministic: for an `input_ocr_document` part (or a
 //! `/v1/tilt/generate` request) the question is matched to a field and answered by the
 //! built-in layout rules; for an LLM prompt carrying the OCR lines the six fields come back as a
-//! JSON object; or canned answers come from a file.
+//! JSON object; or canned answers come from a file (the only way it answers a vision prompt
+//! with page images, which it cannot read).
 //!
 //! Faults, by flag, per request header (`x-mock-*`) or at run time through `POST /mock/faults`:
 //! added latency, an error status at a rate (in any of the three error envelopes), malformed
@@ -66,6 +67,7 @@ pub struct MockState {
     answers: Option<Answers>,
     requests: AtomicU64,
     model_requests: AtomicU64,
+    images_seen: AtomicU64,
 }
 
 impl MockState {
@@ -76,6 +78,7 @@ impl MockState {
             answers,
             requests: AtomicU64::new(0),
             model_requests: AtomicU64::new(0),
+            images_seen: AtomicU64::new(0),
         })
     }
 
@@ -115,6 +118,7 @@ async fn stats(State(st): State<Arc<MockState>>) -> Json<Value> {
     Json(json!({
         "requests": st.requests.load(Ordering::SeqCst),
         "model_requests": st.model_requests.load(Ordering::SeqCst),
+        "images_seen": st.images_seen.load(Ordering::SeqCst),
     }))
 }
 
@@ -273,6 +277,7 @@ impl MockState {
                 ..rules::RuleContext::default()
             },
             fields: None,
+            page_images: Vec::new(),
         };
         let Ok(x) = LayoutBackend.extract(doc, &opts) else {
             return BTreeMap::new();
@@ -327,11 +332,19 @@ fn chat_answer(st: &MockState, body: &Value) -> Result<Value, (u16, String)> {
         .ok_or((400, "'messages' is required".to_string()))?;
     let mut texts = Vec::new();
     let mut doc = None;
+    let mut images = 0u64;
     for m in messages {
         let content = m.get("content").unwrap_or(&Value::Null);
         texts.extend(text_parts(content));
         if let Value::Array(parts) = content {
             for p in parts {
+                let data_uri = p
+                    .pointer("/image_url/url")
+                    .and_then(Value::as_str)
+                    .is_some_and(|u| u.starts_with("data:image/"));
+                if p.get("type").and_then(Value::as_str) == Some("image_url") && data_uri {
+                    images += 1;
+                }
                 if p.get("type").and_then(Value::as_str) == Some("input_ocr_document") {
                     let part: InputOcrDocumentPart = serde_json::from_value(p.clone())
                         .map_err(|e| (400, format!("bad input_ocr_document: {e}")))?;
@@ -353,6 +366,31 @@ fn chat_answer(st: &MockState, body: &Value) -> Result<Value, (u16, String)> {
         }
         let answer = st.answer_question(&texts.join("\n"), &doc);
         return Ok(completion(&model, &answer, prompt_tokens, logprobs));
+    }
+    if images > 0 {
+        st.images_seen.fetch_add(images, Ordering::SeqCst);
+        // A vision prompt: the mock cannot read images, so only canned answers answer it.
+        let Some(a) = &st.answers else {
+            return Err((
+                400,
+                "mock-vllm cannot read page images; start it with --answers FILE".into(),
+            ));
+        };
+        let obj: serde_json::Map<String, Value> = FieldName::ALL
+            .into_iter()
+            .map(|f| {
+                (
+                    f.as_str().to_string(),
+                    a.get(f.as_str()).map_or(Value::Null, |v| json!(v)),
+                )
+            })
+            .collect();
+        return Ok(completion(
+            &model,
+            &Value::Object(obj).to_string(),
+            prompt_tokens,
+            logprobs,
+        ));
     }
     // An LLM prompt: the OCR lines are in the text.
     let doc = parse_layout_text(&texts.join("\n"));

@@ -628,14 +628,20 @@ async fn run_pipeline(
         }
     };
     let p = pipeline.clone();
-    let read = tokio::task::spawn_blocking(move || {
-        let r = p.read(&upload.bytes);
+    let backend = req.backend.clone();
+    let (read, images) = tokio::task::spawn_blocking(move || {
+        let r = p
+            .read(&upload.bytes)
+            .map_err(PipelineError::from)
+            .and_then(|read| Ok((read, p.images_for(&upload.bytes, backend.as_deref())?)));
         drop(permit);
         r
     })
     .await
     .map_err(|e| ApiError::Internal(format!("OCR task failed: {e}")))?
-    .map_err(|e| ApiError::from(PipelineError::from(e)))?;
+    .map_err(ApiError::from)?;
+    let mut req = req;
+    req.options.page_images = images;
     tokio::task::spawn_blocking(move || pipeline.kie(read, &req))
         .await
         .map_err(|e| ApiError::Internal(format!("KIE task failed: {e}")))?
