@@ -375,6 +375,31 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         }
     }
 
+    // No subtotal line. With nothing between the parts and the total (no rounding, discount
+    // or service line), the subtotal is the total less its tax when that amount is printed,
+    // or — no tax on the document either — the total itself. Both are inferences: low
+    // confidence, and added after the rules so that they never "confirm" the total.
+    let mut inferred_subtotal: Option<(Money, f32)> = None;
+    if raw.subtotal.is_none()
+        && raw.adjustments.is_empty()
+        && let Some(t) = &total_money
+    {
+        let tax_value = raw
+            .tax_amount
+            .as_ref()
+            .and_then(|f| rules::parse_amount(&f.raw, None).ok())
+            .map(|p| p.value);
+        let found = match tax_value {
+            Some(tv) => money
+                .iter()
+                .flatten()
+                .find(|m| m.value == t.value - tv && m.value > Decimal::ZERO)
+                .map(|m| (m.clone(), 0.45)),
+            None => Some((t.clone(), 0.3)),
+        };
+        inferred_subtotal = found;
+    }
+
     // Currency from symbols and codes anywhere, else the locale default.
     let text = doc.text();
     let mut hints = opts.hints().clone();
@@ -467,6 +492,28 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         warnings: norm.warnings,
         rules_ms,
     };
+    if let Some((m, conf)) = inferred_subtotal
+        && out.subtotal.value.is_none()
+    {
+        let alone = RawFields {
+            subtotal: Some(FieldInput::new(m.raw.clone(), conf)),
+            currency: raw.currency.clone(),
+            ..RawFields::default()
+        };
+        let n = rules::normalize(&alone, &opts.rules).subtotal;
+        if n.value.is_some() {
+            out.subtotal = field(n);
+            evidence.push((
+                FieldName::Subtotal,
+                Evidence {
+                    page: lines[m.line].page,
+                    words: m.words.clone(),
+                    bbox: m.bbox,
+                    text: m.raw.clone(),
+                },
+            ));
+        }
+    }
     for (name, e) in evidence {
         let f = out.field_mut(name);
         if f.value.is_some() {
@@ -854,6 +901,48 @@ mod tests {
         let e = out.total.evidence.as_ref().expect("evidence");
         assert_eq!(e.text, "65.50");
         assert_eq!(e.page, 0);
+    }
+
+    #[test]
+    fn without_a_subtotal_line_it_is_inferred_at_low_confidence_and_confirms_nothing() {
+        let rows: [&[(f32, &str)]; 4] = [
+            &[(20.0, "Corner Cafe")],
+            &[(20.0, "Latte"), (300.0, "4.50")],
+            &[(20.0, "Cookie"), (300.0, "2.00")],
+            &[(20.0, "TOTAL"), (300.0, "6.50")],
+        ];
+        let out = LayoutBackend
+            .extract(&page(&rows), &opts())
+            .expect("extracts");
+        assert_eq!(out.subtotal.value.as_deref(), Some("6.50"));
+        assert!(
+            out.subtotal.confidence <= 0.35,
+            "{}",
+            out.subtotal.confidence
+        );
+        let mut with_line = rows.to_vec();
+        with_line.insert(3, &[(20.0, "SUBTOTAL"), (300.0, "6.50")]);
+        let printed = LayoutBackend
+            .extract(&page(&with_line), &opts())
+            .expect("extracts");
+        assert!(
+            out.total.confidence < printed.total.confidence,
+            "an inferred subtotal must not raise the total's confidence"
+        );
+        // Tax printed, no subtotal line: total less tax, when that amount is on the page.
+        let taxed = page(&[
+            &[(20.0, "Corner Cafe")],
+            &[(20.0, "Net"), (300.0, "10.00")],
+            &[(20.0, "VAT 20%"), (300.0, "2.00")],
+            &[(20.0, "TOTAL"), (300.0, "12.00")],
+        ]);
+        let out = LayoutBackend.extract(&taxed, &opts()).expect("extracts");
+        assert_eq!(out.tax_amount.value.as_deref(), Some("2.00"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("10.00"));
+        assert_eq!(
+            out.subtotal.evidence.as_ref().map(|e| e.text.as_str()),
+            Some("10.00")
+        );
     }
 
     #[test]
