@@ -717,9 +717,47 @@ fn country_currency(country: &str) -> Option<&'static str> {
 
 /// The line just below `i` is a bare legal form ("GmbH", "SDN BHD").
 fn next_is_suffix(lines: &[Line<'_>], i: usize) -> bool {
-    below(lines, i).is_some_and(|(_, n)| {
-        rules::has_legal_suffix(n.text) && n.text.split_whitespace().count() <= 4
-    })
+    below(lines, i).is_some_and(|(_, n)| suffix_continuation(n.text))
+}
+
+/// A line that finishes a name begun on the line above: a legal suffix with at most one other
+/// word ("SDN BHD", "(M) SDN BHD (1234-X)", "JAYA SDN BHD"), not a whole name of its own
+/// ("ABC HO TRADING", "IKANO HANDEL SDN BHD").
+fn suffix_continuation(text: &str) -> bool {
+    const PARTS: &[&str] = &[
+        "SDN",
+        "BHD",
+        "S/B",
+        "BERHAD",
+        "M",
+        "PLT",
+        "LLC",
+        "INC",
+        "LTD",
+        "LIMITED",
+        "GMBH",
+        "CO",
+        "CORP",
+        "CORPORATION",
+        "ENTERPRISE",
+        "ENTERPRISES",
+        "TRADING",
+        "&",
+        "AND",
+    ];
+    if !rules::has_legal_suffix(text) {
+        return false;
+    }
+    let others = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, '(' | ')' | '.' | ','))
+                .to_uppercase()
+        })
+        .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_ascii_digit()))
+        .filter(|w| !PARTS.contains(&w.as_str()))
+        .count();
+    others <= 1
 }
 
 /// The line right under line `i`, overlapping it horizontally.
@@ -789,6 +827,10 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
         if letters < 4 {
             score -= 0.5;
         }
+        // Names are printed in capitals or title case; an all-lowercase line is a note.
+        if letters >= 4 && upper == 0 {
+            score -= 0.3;
+        }
         if best.is_none_or(|b| score > b.0) {
             best = Some((score, i));
         }
@@ -800,9 +842,8 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
     // A name split over two lines: the next line down, as tall, carrying the legal suffix.
     if !rules::has_legal_suffix(&text)
         && let Some((j, n)) = below(lines, i)
-        && rules::has_legal_suffix(n.text)
+        && suffix_continuation(n.text)
         && !not_a_name(n.text)
-        && n.text.split_whitespace().count() <= 4
     {
         text = format!("{} {}", text, n.text);
         used.push(j);
@@ -819,6 +860,18 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
     {
         text = format!("{} {}", a.text, text);
         used.insert(0, j);
+    }
+    // A heading printed on the same line ("Amazon Web Services Invoice").
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let heading = [
+        "INVOICE", "RECEIPT", "BILL", "FACTURE", "RECHNUNG", "FACTUUR",
+    ];
+    if words.len() > 1
+        && words
+            .last()
+            .is_some_and(|w| heading.contains(&w.to_uppercase().as_str()))
+    {
+        text = words[..words.len() - 1].join(" ");
     }
     let conf = (0.35 + 0.25 * score).clamp(0.2, 0.9) * l.conf.max(0.5);
     Some((conf, text, used))
@@ -943,6 +996,35 @@ mod tests {
             out.subtotal.evidence.as_ref().map(|e| e.text.as_str()),
             Some("10.00")
         );
+    }
+
+    #[test]
+    fn merchant_lines_that_are_whole_names_are_not_joined_to_a_note_above() {
+        let doc = page(&[
+            &[(20.0, "tan chay yee")],
+            &[(20.0, "ABC HO TRADING")],
+            &[(20.0, "No.2&4, JALAN HARMONI 3/2")],
+            &[(20.0, "TOTAL"), (300.0, "6.50")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.merchant.value.as_deref(), Some("ABC HO TRADING"));
+        // A name split before its legal form is still joined.
+        let doc = page(&[
+            &[(20.0, "CT281 - TEALIVE SHELL KEPONG")],
+            &[(20.0, "OTTOGO ENTERPRISE")],
+            &[(20.0, "TOTAL"), (300.0, "6.50")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(
+            out.merchant.value.as_deref(),
+            Some("CT281 - TEALIVE SHELL KEPONG OTTOGO ENTERPRISE")
+        );
+        let doc = page(&[
+            &[(20.0, "Amazon Web Services Invoice")],
+            &[(20.0, "TOTAL"), (300.0, "6.50")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.merchant.value.as_deref(), Some("Amazon Web Services"));
     }
 
     #[test]
