@@ -13,7 +13,7 @@ use ocrlty::server::dto::{ExtractResponse, Include};
 use ocrlty::visualize::{Visualizer, default_font_path, page_images, write_pages};
 use serde_json::json;
 
-use crate::ocr_cmd::{error_line, exit_code};
+use crate::ocr_cmd::{error_line, exit_code, read_bytes};
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
@@ -149,10 +149,10 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         if let Some(b) = &bar {
             b.set_message(file.display().to_string());
         }
-        let line = match std::fs::read(file) {
-            Err(e) => {
+        let line = match read_bytes(file) {
+            Err(line) => {
                 failed += 1;
-                error_line(file, "unreadable_file", e)
+                line
             }
             Ok(bytes) => match pipeline.extract(&bytes, &req) {
                 Err(e) => {

@@ -79,8 +79,13 @@ pub fn error_line(file: &Path, code: &str, message: impl std::fmt::Display) -> V
 
 /// Reads one file into an OCR Document; a failure comes back as its error line.
 pub fn read_file(file: &Path, engine: &OcrEngine, pdf: &PdfOptions) -> Result<ReadDocument, Value> {
-    let bytes = std::fs::read(file).map_err(|e| error_line(file, "unreadable_file", e))?;
+    let bytes = read_bytes(file)?;
     read_document(&bytes, engine, None, pdf).map_err(|e| error_line(file, e.code(), e))
+}
+
+/// The file's bytes; a failure comes back as its error line.
+pub fn read_bytes(file: &Path) -> Result<Vec<u8>, Value> {
+    std::fs::read(file).map_err(|e| error_line(file, "unreadable_file", e))
 }
 
 /// 0 when every file went through, 1 when any failed.

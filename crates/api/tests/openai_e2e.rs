@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, client, sample, start, start_mock, upload, wait_ready};
+use common::{Server, client, get_json, get_text, sample, start, start_mock, upload, wait_ready};
 use serde_json::{Value, json};
 
 fn faults(mock: &Server, f: Value) {
@@ -19,12 +19,8 @@ fn faults(mock: &Server, f: Value) {
 }
 
 fn model_requests(mock: &Server) -> u64 {
-    client()
-        .get(format!("{}/mock/stats", mock.base))
-        .send()
-        .and_then(|r| r.json::<Value>())
-        .ok()
-        .and_then(|v| v["model_requests"].as_u64())
+    get_json(&mock.base, "/mock/stats")["model_requests"]
+        .as_u64()
         .unwrap_or(0)
 }
 
@@ -59,11 +55,7 @@ fn each_request_style_extracts_the_receipt_through_the_mock() {
         assert_eq!(v["meta"]["backend"], "openai");
         assert_eq!(v["meta"]["model_version"], "openai:arctic-tilt-test");
         assert_eq!(v["fields"]["total"]["evidence"]["text"], "65.50", "{style}");
-        let h: Value = client()
-            .get(format!("{}/v1/health", s.base))
-            .send()
-            .and_then(|r| r.json())
-            .expect("health");
+        let h: Value = get_json(&s.base, "/v1/health");
         let openai = h["backends"]
             .as_array()
             .and_then(|b| b.iter().find(|b| b["name"] == "openai").cloned())
@@ -197,19 +189,10 @@ fn the_breaker_opens_after_repeated_failures_and_closes_after_a_good_probe() {
         before,
         "an open circuit sends nothing"
     );
-    let c = client();
-    let h: Value = c
-        .get(format!("{}/v1/health", s.base))
-        .send()
-        .and_then(|r| r.json())
-        .expect("health");
+    let h: Value = get_json(&s.base, "/v1/health");
     assert_eq!(h["status"], "degraded", "{h}");
     assert!(h.to_string().contains("circuit open"), "{h}");
-    let m = c
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .and_then(|r| r.text())
-        .expect("metrics");
+    let m = get_text(&s.base, "/metrics");
     assert!(
         m.contains("ocrlty_backend_circuit_open{backend=\"openai\"} 1"),
         "{m}"
@@ -221,11 +204,7 @@ fn the_breaker_opens_after_repeated_failures_and_closes_after_a_good_probe() {
     std::thread::sleep(Duration::from_millis(6100));
     let (st, v) = upload(&s.base, "/v1/extract?fields=total", "r.png", doc(3), None);
     assert_eq!(st, 200, "the probe goes through: {v}");
-    let m = c
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .and_then(|r| r.text())
-        .expect("metrics");
+    let m = get_text(&s.base, "/metrics");
     assert!(
         m.contains("ocrlty_backend_circuit_open{backend=\"openai\"} 0"),
         "{m}"
@@ -308,11 +287,7 @@ fn the_vlm_style_sends_the_page_images_and_normalises_the_answer() {
     assert_eq!(v["data"]["date"], "2024-03-15");
     assert_eq!(v["data"]["currency"], "EUR");
     assert!(v["warnings"].as_array().is_some_and(Vec::is_empty), "{v}");
-    let stats: Value = client()
-        .get(format!("{}/mock/stats", mock.base))
-        .send()
-        .and_then(|r| r.json())
-        .expect("stats");
+    let stats: Value = get_json(&mock.base, "/mock/stats");
     assert_eq!(
         stats["images_seen"], 2,
         "both pages sent as images: {stats}"

@@ -16,9 +16,9 @@ pub mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use kie::{Evidence, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError};
+use kie::{Evidence, ExtractOptions, Extraction, FieldName, KieBackend, KieError};
 use rules::{FieldInput, RawFields};
 use serde_json::Value;
 use tilt_prep::OcrDocument;
@@ -546,25 +546,7 @@ impl KieBackend for OpenAiBackend {
                 FieldName::Total => raw.total = input,
             }
         }
-        let t = Instant::now();
-        let norm = rules::normalize(&raw, &opts.rules);
-        let rules_ms = t.elapsed().as_secs_f64() * 1e3;
-        let field = |n: rules::NormalizedField| Field {
-            value: n.value,
-            raw: n.raw,
-            confidence: n.confidence.clamp(0.0, 1.0),
-            evidence: None,
-        };
-        let mut out = Extraction {
-            merchant: field(norm.merchant),
-            date: field(norm.date),
-            currency: field(norm.currency),
-            subtotal: field(norm.subtotal),
-            tax_amount: field(norm.tax_amount),
-            total: field(norm.total),
-            warnings: norm.warnings,
-            rules_ms,
-        };
+        let mut out = Extraction::from_raw(&raw, &opts.rules);
         for a in answers {
             let f = out.field_mut(a.field);
             if f.value.is_some() {

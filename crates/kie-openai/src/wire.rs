@@ -119,24 +119,8 @@ show it.";
 /// `POST /v1/chat/completions` body for the LLM style. `retry_note` is added after an
 /// answer that was not valid JSON.
 pub fn llm_chat(model: &str, doc: &OcrDocument, max_tokens: u32, retry_note: bool) -> Value {
-    let mut messages = vec![
-        json!({"role": "system", "content": LLM_INSTRUCTIONS}),
-        json!({"role": "user", "content": format!("Document OCR:\n{}", layout_text(doc))}),
-    ];
-    if retry_note {
-        messages.push(json!({"role": "user", "content":
-            "Your previous answer was not a valid JSON object with those keys. Answer with the JSON object only."}));
-    }
-    json!({
-        "model": model,
-        "temperature": 0.0,
-        "max_tokens": max_tokens,
-        "messages": messages,
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {"name": "receipt_fields", "schema": answer_schema(), "strict": true},
-        },
-    })
+    let user = json!(format!("Document OCR:\n{}", layout_text(doc)));
+    schema_chat(model, LLM_INSTRUCTIONS, user, max_tokens, retry_note)
 }
 
 pub const VLM_INSTRUCTIONS: &str = "You read receipts and invoices. The images are the pages \
@@ -159,9 +143,27 @@ pub fn vlm_chat(
         parts.push(json!({"type": "image_url",
             "image_url": {"url": format!("data:{};base64,{data}", img.mime)}}));
     }
+    schema_chat(
+        model,
+        VLM_INSTRUCTIONS,
+        json!(parts),
+        max_tokens,
+        retry_note,
+    )
+}
+
+/// A chat completion whose answer is constrained by [`answer_schema`]: instructions, the
+/// user's content, and — after an answer that was not valid JSON — a note asking again.
+fn schema_chat(
+    model: &str,
+    instructions: &str,
+    user_content: Value,
+    max_tokens: u32,
+    retry_note: bool,
+) -> Value {
     let mut messages = vec![
-        json!({"role": "system", "content": VLM_INSTRUCTIONS}),
-        json!({"role": "user", "content": parts}),
+        json!({"role": "system", "content": instructions}),
+        json!({"role": "user", "content": user_content}),
     ];
     if retry_note {
         messages.push(json!({"role": "user", "content":

@@ -479,19 +479,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         }
     }
 
-    let t_rules = std::time::Instant::now();
-    let norm = rules::normalize(&raw, &opts.rules);
-    let rules_ms = t_rules.elapsed().as_secs_f64() * 1e3;
-    let mut out = Extraction {
-        merchant: field(norm.merchant),
-        date: field(norm.date),
-        currency: field(norm.currency),
-        subtotal: field(norm.subtotal),
-        tax_amount: field(norm.tax_amount),
-        total: field(norm.total),
-        warnings: norm.warnings,
-        rules_ms,
-    };
+    let mut out = Extraction::from_raw(&raw, &opts.rules);
     if let Some((m, conf)) = inferred_subtotal
         && out.subtotal.value.is_none()
     {
@@ -502,16 +490,8 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         };
         let n = rules::normalize(&alone, &opts.rules).subtotal;
         if n.value.is_some() {
-            out.subtotal = field(n);
-            evidence.push((
-                FieldName::Subtotal,
-                Evidence {
-                    page: lines[m.line].page,
-                    words: m.words.clone(),
-                    bbox: m.bbox,
-                    text: m.raw.clone(),
-                },
-            ));
+            out.subtotal = n.into();
+            evidence.push((FieldName::Subtotal, ev(&m)));
         }
     }
     for (name, e) in evidence {
@@ -569,15 +549,6 @@ fn resolve_shared_values(labelled: &mut [Labelled], lines: &[Line<'_>], money: &
         if let Some(m) = next {
             cur.money = m.clone();
         }
-    }
-}
-
-fn field(n: rules::NormalizedField) -> Field {
-    Field {
-        value: n.value,
-        raw: n.raw,
-        confidence: n.confidence.clamp(0.0, 1.0),
-        evidence: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The KIE interface.
 
-use rules::{LocaleHints, RuleContext, Warning};
+use rules::{LocaleHints, NormalizedField, RawFields, RuleContext, Warning};
 use serde::{Deserialize, Serialize};
 use tilt_prep::{BBox, OcrDocument};
 
@@ -89,7 +89,35 @@ pub struct Extraction {
     pub rules_ms: f64,
 }
 
+impl From<NormalizedField> for Field {
+    fn from(n: NormalizedField) -> Self {
+        Field {
+            value: n.value,
+            raw: n.raw,
+            confidence: n.confidence.clamp(0.0, 1.0),
+            evidence: None,
+        }
+    }
+}
+
 impl Extraction {
+    /// A backend's raw strings through the rules: normalised values, confidences, warnings
+    /// and the time the rules took (`rules_ms`); evidence is the backend's to add.
+    pub fn from_raw(raw: &RawFields, ctx: &RuleContext) -> Extraction {
+        let t = std::time::Instant::now();
+        let n = rules::normalize(raw, ctx);
+        Extraction {
+            merchant: n.merchant.into(),
+            date: n.date.into(),
+            currency: n.currency.into(),
+            subtotal: n.subtotal.into(),
+            tax_amount: n.tax_amount.into(),
+            total: n.total.into(),
+            warnings: n.warnings,
+            rules_ms: t.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+
     pub fn field(&self, name: FieldName) -> &Field {
         match name {
             FieldName::Merchant => &self.merchant,

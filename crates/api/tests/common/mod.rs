@@ -159,3 +159,21 @@ pub fn start_mock(args: &[&str]) -> Server {
     }
     spawn_and_wait(Command::new(bin).args(["--port", "0"]).args(args))
 }
+
+/// `GET base+path` as JSON.
+pub fn get_json(base: &str, path: &str) -> Value {
+    client()
+        .get(format!("{base}{path}"))
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// `GET base+path` as text.
+pub fn get_text(base: &str, path: &str) -> String {
+    client()
+        .get(format!("{base}{path}"))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
