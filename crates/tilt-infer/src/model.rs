@@ -146,8 +146,8 @@ impl BatchNorm {
         x.batch_norm(
             Some(&self.weight.to_kind(k)),
             Some(&self.bias.to_kind(k)),
-            Some(&self.mean),
-            Some(&self.var),
+            Some(&self.mean.to_kind(k)),
+            Some(&self.var.to_kind(k)),
             false,
             0.1,
             1e-5,
