@@ -4,6 +4,11 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
+    // libtorch (tilt backend, tilt-server): an rpath so the binaries find libtorch_cpu.so.
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    if let Ok(dir) = std::env::var("LIBTORCH") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}/lib");
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let git = root.join(".git");
     // Rebuild the stamp when HEAD moves (a commit, a checkout).

@@ -254,6 +254,65 @@ impl OpenAiArgs {
     }
 }
 
+/// The in-process `tilt` backend (Arctic-TILT on libtorch).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TiltArgs {
+    /// Model directory (config.json, tokenizer.json, *.safetensors); setting it enables the
+    /// `tilt` backend.
+    #[arg(long, env = "TILT_MODEL")]
+    pub tilt_model: Option<PathBuf>,
+
+    /// auto (CUDA when available), cpu, cuda, cuda:N.
+    #[arg(long, env = "TILT_DEVICE", default_value = "auto")]
+    pub tilt_device: String,
+
+    /// auto (float32 on CPU, bfloat16 on CUDA), float32, bfloat16.
+    #[arg(long, env = "TILT_DTYPE", default_value = "auto")]
+    pub tilt_dtype: String,
+
+    /// Questions decoded together at most.
+    #[arg(long, env = "TILT_MAX_BATCH", default_value_t = 16)]
+    pub tilt_max_batch: usize,
+
+    /// Most tokens per answer.
+    #[arg(long, env = "TILT_MAX_TOKENS", default_value_t = 32)]
+    pub tilt_max_tokens: usize,
+
+    /// TOML file of per-field questions (`total = "What is the total amount?"`).
+    #[arg(long, env = "TILT_QUESTIONS")]
+    pub tilt_questions: Option<PathBuf>,
+}
+
+impl TiltArgs {
+    /// The backend's settings, or `None` when no model is configured.
+    pub fn settings(&self) -> Result<Option<crate::tilt_backend::TiltSettings>, ConfigError> {
+        let Some(dir) = &self.tilt_model else {
+            return Ok(None);
+        };
+        let mut s = crate::tilt_backend::TiltSettings::new(dir.clone());
+        tilt_infer::parse_device(&self.tilt_device).map_err(|e| invalid(e.to_string()))?;
+        s.device = self.tilt_device.clone();
+        s.precision = match self.tilt_dtype.as_str() {
+            "auto" | "" => None,
+            d => Some(
+                d.parse()
+                    .map_err(|e: tilt_infer::TiltError| invalid(e.to_string()))?,
+            ),
+        };
+        if self.tilt_max_batch == 0 || self.tilt_max_tokens == 0 {
+            return Err(invalid(
+                "--tilt-max-batch and --tilt-max-tokens must be at least 1",
+            ));
+        }
+        s.max_batch = self.tilt_max_batch;
+        s.max_tokens = self.tilt_max_tokens;
+        if let Some(q) = &self.tilt_questions {
+            s.questions = crate::tilt_backend::read_questions(q).map_err(invalid)?;
+        }
+        Ok(Some(s))
+    }
+}
+
 /// A secret string, never printed.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(pub String);
@@ -360,6 +419,9 @@ pub struct ServeArgs {
     pub openai: OpenAiArgs,
 
     #[command(flatten)]
+    pub tilt: TiltArgs,
+
+    #[command(flatten)]
     pub engine: OcrEngineArgs,
 
     #[command(flatten)]
@@ -392,6 +454,7 @@ impl ServeArgs {
         }
         self.pdf.options()?;
         self.openai.config()?;
+        self.tilt.settings()?;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ocrlty::config::{OcrEngineArgs, OpenAiArgs, PdfArgs, RuleArgs};
+use ocrlty::config::{OcrEngineArgs, OpenAiArgs, PdfArgs, RuleArgs, TiltArgs};
 use ocrlty::pipeline::{ExtractRequest, Pipeline};
 use ocrlty::server::dto::{ExtractResponse, Include};
 use ocrlty::visualize::{Visualizer, default_font_path, page_images, write_pages};
@@ -17,7 +17,8 @@ use crate::ocr_cmd::{error_line, exit_code, read_bytes};
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
-    /// KIE backend: layout (built in, no model weights) or openai (needs VLLM_BASE_URL).
+    /// KIE backend: layout (built in, no model weights), tilt (needs TILT_MODEL) or openai
+    /// (needs VLLM_BASE_URL).
     #[arg(long, env = "KIE_BACKEND", default_value = "layout")]
     pub backend: String,
 
@@ -26,6 +27,9 @@ pub struct ExtractArgs {
 
     #[command(flatten)]
     pub openai: OpenAiArgs,
+
+    #[command(flatten)]
+    pub tilt: TiltArgs,
 
     /// Add the OCR Document of each file to its line (`ocr`).
     #[arg(long)]
@@ -116,6 +120,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         .ocr(args.engine.config()?)
         .pdf(pdf_opts)
         .openai(args.openai.config()?)?
+        .tilt(args.tilt.settings()?)?
         .default_backend(args.backend.clone())
         .build()
         .context("cannot start the pipeline")?;

@@ -7,6 +7,8 @@ pub mod config;
 pub mod document;
 pub mod pipeline;
 pub mod server;
+pub mod tilt_backend;
+pub mod tilt_server;
 pub mod visualize;
 
 pub use document::{DocumentError, PageReport, ReadDocument, read_document};

@@ -124,6 +124,20 @@ impl PipelineBuilder {
         }
     }
 
+    /// Adds the in-process `tilt` backend when a model directory is configured (loads it).
+    pub fn tilt(
+        self,
+        settings: Option<crate::tilt_backend::TiltSettings>,
+    ) -> Result<Self, PipelineError> {
+        match settings {
+            None => Ok(self),
+            Some(s) => {
+                let b = crate::tilt_backend::TiltBackend::load(s).map_err(PipelineError::Kie)?;
+                Ok(self.backend(Arc::new(b)))
+            }
+        }
+    }
+
     /// The backend used when a request names none (default `layout`).
     pub fn default_backend(mut self, name: impl Into<String>) -> Self {
         self.default_backend = name.into();
@@ -138,6 +152,12 @@ impl PipelineBuilder {
             .map(|b| (b.name().to_string(), b))
             .collect();
         if !backends.contains_key(&self.default_backend) {
+            if self.default_backend == "tilt" {
+                return Err(PipelineError::Kie(KieError::Unavailable {
+                    backend: "tilt".into(),
+                    message: "no model configured: set TILT_MODEL (or --tilt-model)".into(),
+                }));
+            }
             if self.default_backend == "openai" {
                 return Err(PipelineError::Kie(KieError::Unavailable {
                     backend: "openai".into(),

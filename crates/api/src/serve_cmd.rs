@@ -14,6 +14,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
     let pdf = args.pdf.options()?;
     let backend = args.backend.clone();
     let openai = args.openai.config()?;
+    let tilt = args.tilt.settings()?;
     let settings = ServerSettings::from_args(&args);
     let grace = Duration::from_secs_f64(args.shutdown_grace.max(0.0));
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -34,6 +35,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
                 .ocr(ocr)
                 .pdf(pdf)
                 .openai(openai)
+                .and_then(|b| b.tilt(tilt))
                 .and_then(|b| b.default_backend(backend).build())
                 .map_err(|e| e.to_string())
         };

@@ -18,8 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kie::{Evidence, ExtractOptions, Extraction, FieldName, KieBackend, KieError};
-use rules::{FieldInput, RawFields};
+use kie::{ExtractOptions, Extraction, FieldName, KieBackend, KieError};
 use serde_json::Value;
 use tilt_prep::OcrDocument;
 
@@ -534,26 +533,11 @@ impl KieBackend for OpenAiBackend {
             reply,
         })?;
         let answers = self.wait(&rx)?;
-        let mut raw = RawFields::default();
-        for a in &answers {
-            let input = Some(FieldInput::new(a.raw.clone(), a.confidence));
-            match a.field {
-                FieldName::Merchant => raw.merchant = input,
-                FieldName::Date => raw.date = input,
-                FieldName::Currency => raw.currency = input,
-                FieldName::Subtotal => raw.subtotal = input,
-                FieldName::TaxAmount => raw.tax_amount = input,
-                FieldName::Total => raw.total = input,
-            }
-        }
-        let mut out = Extraction::from_raw(&raw, &opts.rules);
-        for a in answers {
-            let f = out.field_mut(a.field);
-            if f.value.is_some() {
-                f.evidence = locate(doc, &a.raw);
-            }
-        }
-        Ok(out)
+        Ok(Extraction::from_answers(
+            doc,
+            answers.into_iter().map(|a| (a.field, a.raw, a.confidence)),
+            &opts.rules,
+        ))
     }
 
     /// Unavailable while the circuit is open; otherwise whether `/v1/models` answers within
@@ -577,61 +561,6 @@ impl KieBackend for OpenAiBackend {
     fn circuit_open(&self) -> bool {
         self.circuit() == CircuitState::Open
     }
-}
-
-/// Where on the document an answer is printed: the shortest run of words on one line whose
-/// text, without spaces, equals the answer's; else a word that contains it.
-fn locate(doc: &OcrDocument, raw: &str) -> Option<Evidence> {
-    let squash = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let target = squash(raw);
-    if target.is_empty() {
-        return None;
-    }
-    let evidence = |page: usize, idx: &[usize]| {
-        let p = &doc.pages[page];
-        let words: Vec<&tilt_prep::DocWord> = idx.iter().map(|&i| &p.words[i]).collect();
-        Evidence {
-            page,
-            words: idx.to_vec(),
-            bbox: tilt_prep::document::union(words.iter().map(|w| w.bbox)),
-            text: words
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        }
-    };
-    for (pi, p) in doc.pages.iter().enumerate() {
-        for line in &p.lines {
-            for start in 0..line.words.len() {
-                let mut acc = String::new();
-                for end in start..line.words.len().min(start + 12) {
-                    acc.push_str(&squash(&p.words[line.words[end]].text));
-                    if acc == target {
-                        return Some(evidence(pi, &line.words[start..=end]));
-                    }
-                    if !target.starts_with(&acc) {
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    for (pi, p) in doc.pages.iter().enumerate() {
-        if let Some(i) = p
-            .words
-            .iter()
-            .position(|w| squash(&w.text).contains(&target))
-        {
-            return Some(evidence(pi, &[i]));
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -660,12 +589,12 @@ mod tests {
                 ],
             )],
         };
-        let e = locate(&doc, "ACME Foods").expect("found");
+        let e = kie::locate(&doc, "ACME Foods").expect("found");
         assert_eq!(e.words, vec![0, 1]);
         assert_eq!(e.text, "ACME Foods");
-        let e = locate(&doc, "12.50").expect("found inside a word");
+        let e = kie::locate(&doc, "12.50").expect("found inside a word");
         assert_eq!(e.text, "RM12.50");
-        assert!(locate(&doc, "99.99").is_none());
+        assert!(kie::locate(&doc, "99.99").is_none());
     }
 
     #[test]

@@ -46,17 +46,9 @@ impl Style {
     }
 }
 
-/// The question TILT is asked for a field. Short, key-like questions are what the model was
-/// trained on (tilt-architecture.md §9).
+/// The question TILT is asked for a field (see [`FieldName::question`]).
 pub fn default_question(f: FieldName) -> &'static str {
-    match f {
-        FieldName::Merchant => "What is the name of the merchant or seller?",
-        FieldName::Date => "What is the date of the document?",
-        FieldName::Currency => "What is the currency of the amounts?",
-        FieldName::Subtotal => "What is the subtotal amount before tax?",
-        FieldName::TaxAmount => "What is the tax amount?",
-        FieldName::Total => "What is the total amount?",
-    }
+    f.question()
 }
 
 /// `POST /v1/chat/completions` body for one TILT question.

@@ -23,10 +23,12 @@
 //! assert_eq!(out.merchant.value.as_deref(), Some("KEDAI MAJU SDN BHD"));
 //! ```
 
+mod answers;
 mod labels;
 mod layout;
 mod types;
 
+pub use answers::locate;
 pub use layout::LayoutBackend;
 pub use types::{
     Evidence, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError, PageImage,

@@ -125,6 +125,8 @@ pub struct Answer {
     pub values: Vec<String>,
     /// `exp(min token log-prob)`.
     pub score: f64,
+    /// The vocabulary piece of each generated id (for OpenAI-style logprobs).
+    pub pieces: Vec<String>,
     pub generation: Generation,
 }
 
@@ -271,7 +273,13 @@ impl Tilt {
             .filter(|v| !v.is_empty())
             .map(String::from)
             .collect();
+        let pieces = g
+            .ids
+            .iter()
+            .map(|&i| self.tokenizer.id_to_token(i as u32).unwrap_or_default())
+            .collect();
         Ok(Answer {
+            pieces,
             text,
             values,
             score: g.score(),

@@ -15,6 +15,7 @@ pub mod config;
 pub mod engine;
 pub mod generate;
 pub mod model;
+pub mod testing;
 pub mod weights;
 
 use std::path::PathBuf;
@@ -62,5 +63,23 @@ pub fn device_name(d: tch::Device) -> String {
         tch::Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),
         tch::Device::Cuda(i) => format!("cuda:{i}"),
         other => format!("{other:?}"),
+    }
+}
+
+/// Parses a device name: `auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.
+pub fn parse_device(s: &str) -> Result<tch::Device, TiltError> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "auto" | "" => Ok(auto_device()),
+        "cpu" => Ok(tch::Device::Cpu),
+        "cuda" | "gpu" => Ok(tch::Device::Cuda(0)),
+        other => other
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse().ok())
+            .map(tch::Device::Cuda)
+            .ok_or_else(|| {
+                TiltError::Config(format!(
+                    "device {other:?} is not one of auto, cpu, cuda, cuda:N"
+                ))
+            }),
     }
 }

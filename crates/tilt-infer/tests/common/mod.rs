@@ -7,9 +7,6 @@ use std::path::{Path, PathBuf};
 
 use tch::{Device, Kind, Tensor};
 use tilt_infer::{TiltConfig, WeightMap};
-use tokenizers::Tokenizer;
-use tokenizers::models::unigram::Unigram;
-use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
 
 pub fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -35,57 +32,11 @@ pub fn write_model(dir: &Path, cfg: &TiltConfig, seed: u64, std: f64) {
 }
 
 pub fn write_checkpoint(dir: &Path, cfg: &TiltConfig, ckpt: &BTreeMap<String, Tensor>) {
-    std::fs::create_dir_all(dir).expect("dir");
-    std::fs::write(
-        dir.join("config.json"),
-        serde_json::to_string_pretty(cfg).expect("cfg json"),
-    )
-    .expect("config.json");
-    let list: Vec<(&str, &Tensor)> = ckpt.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    Tensor::write_safetensors(&list, dir.join("model.safetensors")).expect("write safetensors");
-}
-
-/// A Unigram tokenizer over `vocab` entries: a few whole words, then characters, padded
-/// with unused pieces up to `vocab` (ids 0/1/2 = pad, eos, unk as in T5).
-pub fn tokenizer(vocab: usize) -> Tokenizer {
-    let mut pieces: Vec<(String, f64)> = vec![
-        ("<pad>".into(), 0.0),
-        ("</s>".into(), 0.0),
-        ("<unk>".into(), 0.0),
-    ];
-    for w in [
-        "▁Total",
-        "▁total",
-        "▁amount",
-        "▁What",
-        "▁is",
-        "▁the",
-        "▁:",
-        "▁",
-        "▁date",
-        "▁|",
-    ] {
-        pieces.push((w.into(), -2.0));
-    }
-    for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:?-/$€".chars() {
-        pieces.push((c.to_string(), -5.0));
-        pieces.push((format!("▁{c}"), -5.5));
-    }
-    let mut k = 0;
-    while pieces.len() < vocab {
-        pieces.push((format!("<extra_{k}>"), -20.0));
-        k += 1;
-    }
-    pieces.truncate(vocab);
-    let model = Unigram::from(pieces, Some(2), false).expect("unigram");
-    let mut tok = Tokenizer::new(model);
-    tok.with_pre_tokenizer(Some(Metaspace::new('▁', PrependScheme::Always, true)));
-    tok.with_decoder(Some(Metaspace::new('▁', PrependScheme::Always, true)));
-    tok
+    tilt_infer::testing::write_checkpoint(dir, cfg, ckpt).expect("checkpoint written");
 }
 
 pub fn write_tokenizer(dir: &Path, vocab: usize) {
-    tokenizer(vocab)
+    tilt_infer::testing::tokenizer(vocab)
         .save(dir.join("tokenizer.json"), false)
         .expect("tokenizer.json");
 }
