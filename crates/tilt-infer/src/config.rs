@@ -162,7 +162,7 @@ impl TiltConfig {
                 return bad(format!("{name} must be positive"));
             }
         }
-        if self.bias_num_buckets < 4 || self.bias_num_buckets % 4 != 0 {
+        if self.bias_num_buckets < 4 || !self.bias_num_buckets.is_multiple_of(4) {
             return bad(format!(
                 "bias_num_buckets {} must be a positive multiple of 4",
                 self.bias_num_buckets
@@ -181,7 +181,7 @@ impl TiltConfig {
                 self.max_question_length, self.chunk_length
             ));
         }
-        if self.image_width % 64 != 0 {
+        if !self.image_width.is_multiple_of(64) {
             return bad(format!(
                 "image_width {} must be a multiple of 64",
                 self.image_width

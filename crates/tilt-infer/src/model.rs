@@ -650,12 +650,12 @@ impl TiltModel {
             };
             let a = attention(&heads(&qkv[0], h), &k, &v, &bias);
             state.cache[l] = Some((k, v));
-            y = y + a.linear::<Tensor>(&blk.attn.o, None);
+            y += a.linear::<Tensor>(&blk.attn.o, None);
             let n = rms(&y, &blk.cross_norm, eps).to_kind(ck);
             let q = heads(&n.linear::<Tensor>(&blk.cross_q, None), h);
             let (ck_, cv) = &state.cross[l];
             let a = attention(&q, ck_, cv, &state.cross_mask);
-            y = y + a.linear::<Tensor>(&blk.cross_o, None);
+            y += a.linear::<Tensor>(&blk.cross_o, None);
             y = blk.ffn.forward(&y, eps, ck);
         }
         state.len += t_new;
