@@ -140,10 +140,7 @@ impl KieBackend for TiltBackend {
         if doc.pages.is_empty() {
             return Err(KieError::EmptyDocument);
         }
-        let fields: Vec<FieldName> = FieldName::ALL
-            .into_iter()
-            .filter(|f| opts.wants(*f))
-            .collect();
+        let fields = opts.wanted_fields();
         // Page images as sent (JPEG/PNG) or rendered (PDF); a page whose image does not decode
         // is read as blank paper.
         let images = doc

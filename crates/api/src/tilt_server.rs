@@ -124,17 +124,36 @@ impl TiltState {
         }
     }
 
-    /// Runs one question on the engine thread without blocking the runtime.
-    async fn ask(&self, req: TiltRequest) -> Result<TiltResponse, Failure> {
+    /// Asks one question on the engine thread without blocking the runtime; the question's
+    /// own failure (e.g. too long) is a 400.
+    async fn ask(
+        &self,
+        doc: OcrDocument,
+        images: Vec<Option<image::RgbImage>>,
+        question: String,
+        max_tokens: usize,
+    ) -> Result<(TiltResponse, tilt_infer::Answer), Failure> {
+        let req = TiltRequest {
+            doc,
+            images,
+            questions: vec![question],
+            max_tokens,
+        };
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.engine
             .submit(req, move |r| {
                 let _ = tx.send(r);
             })
             .map_err(engine_failure)?;
-        rx.await
+        let mut resp = rx
+            .await
             .map_err(|_| engine_failure(TiltError::EngineStopped))?
-            .map_err(engine_failure)
+            .map_err(engine_failure)?;
+        match resp.answers.pop() {
+            Some(Ok(a)) => Ok((resp, a)),
+            Some(Err(e)) => Err(fail(StatusCode::BAD_REQUEST, e)),
+            None => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, "no answer")),
+        }
     }
 }
 
@@ -145,15 +164,6 @@ fn check_temperature(t: Option<f64>) -> Result<(), Failure> {
             "only greedy decoding is implemented: temperature must be 0",
         )),
         _ => Ok(()),
-    }
-}
-
-/// The first answer of a one-question response, or the question's error as a 400.
-fn single(resp: &TiltResponse) -> Result<&tilt_infer::Answer, Failure> {
-    match resp.answers.first() {
-        Some(Ok(a)) => Ok(a),
-        Some(Err(e)) => Err(fail(StatusCode::BAD_REQUEST, e.clone())),
-        None => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, "no answer")),
     }
 }
 
@@ -208,15 +218,7 @@ async fn generate_inner(st: &TiltState, body: Value) -> Result<Value, Failure> {
             "No valid OCR words found on any page for TILT.",
         ));
     }
-    let resp = st
-        .ask(TiltRequest {
-            doc,
-            images,
-            questions: vec![question],
-            max_tokens,
-        })
-        .await?;
-    let a = single(&resp)?;
+    let (resp, a) = st.ask(doc, images, question, max_tokens).await?;
     let id = req.request_id.unwrap_or_else(|| "1".into());
     Ok(json!({
         "id": format!("tiltcmpl-{id}"),
@@ -313,15 +315,7 @@ async fn chat_inner(st: &TiltState, body: Value) -> Result<Value, Failure> {
             "the question (a text part) is empty",
         ));
     }
-    let resp = st
-        .ask(TiltRequest {
-            doc,
-            images,
-            questions: vec![question],
-            max_tokens,
-        })
-        .await?;
-    let a = single(&resp)?;
+    let (resp, a) = st.ask(doc, images, question, max_tokens).await?;
     let want_logprobs = body.get("logprobs").and_then(Value::as_bool) == Some(true);
     let logprobs = want_logprobs.then(|| {
         json!({"content": a.pieces.iter().zip(&a.generation.logprobs)

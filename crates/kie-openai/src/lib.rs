@@ -43,7 +43,7 @@ pub struct OpenAiConfig {
     pub breaker_threshold: u32,
     pub breaker_cooldown: Duration,
     pub max_tokens: u32,
-    /// Questions per field for the TILT styles (defaults: [`wire::default_question`]).
+    /// Questions per field for the TILT styles (defaults: [`FieldName::question`]).
     pub questions: BTreeMap<FieldName, String>,
 }
 
@@ -89,7 +89,7 @@ impl OpenAiConfig {
         self.questions
             .get(&f)
             .cloned()
-            .unwrap_or_else(|| wire::default_question(f).to_string())
+            .unwrap_or_else(|| f.question().to_string())
     }
 }
 
@@ -521,10 +521,7 @@ impl KieBackend for OpenAiBackend {
         if doc.pages.is_empty() {
             return Err(KieError::EmptyDocument);
         }
-        let fields: Vec<FieldName> = FieldName::ALL
-            .into_iter()
-            .filter(|f| opts.wants(*f))
-            .collect();
+        let fields = opts.wanted_fields();
         let (reply, rx) = std::sync::mpsc::channel();
         self.send(Job::Extract {
             doc: Arc::new(doc.clone()),

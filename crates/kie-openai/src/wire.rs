@@ -46,11 +46,6 @@ impl Style {
     }
 }
 
-/// The question TILT is asked for a field (see [`FieldName::question`]).
-pub fn default_question(f: FieldName) -> &'static str {
-    f.question()
-}
-
 /// `POST /v1/chat/completions` body for one TILT question.
 pub fn tilt_chat(model: &str, question: &str, doc: &OcrDocument, max_tokens: u32) -> Value {
     json!({

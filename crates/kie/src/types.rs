@@ -174,6 +174,14 @@ impl ExtractOptions {
     pub fn wants(&self, f: FieldName) -> bool {
         self.fields.as_ref().is_none_or(|v| v.contains(&f))
     }
+
+    /// The wanted fields, in [`FieldName::ALL`] order.
+    pub fn wanted_fields(&self) -> Vec<FieldName> {
+        FieldName::ALL
+            .into_iter()
+            .filter(|f| self.wants(*f))
+            .collect()
+    }
 }
 
 /// Why a backend could not answer.

@@ -114,6 +114,9 @@ pub struct PreparedDocument {
     pub tokens: DocumentTokens,
     /// `[N, C, H/8, W/8]` fp32; `None` when no page has an image (RoIs then pool to 0).
     pub features: Option<Tensor>,
+    /// The visual embedding of every document token, `[n, d_model]` fp32: RoIs do not depend
+    /// on the question, so they are pooled once per document, not once per question and chunk.
+    pub image_rows: Tensor,
 }
 
 /// One question's answer.
@@ -208,7 +211,18 @@ impl Tilt {
             let t = Tensor::from_slice(&px).view([pages.len() as i64, 1, h as i64, w as i64]);
             Some(self.model.page_features(&t))
         };
-        Ok(PreparedDocument { tokens, features })
+        let image_rows = match &features {
+            Some(f) => self.model.roi_embeddings(f, &tokens.rois),
+            None => Tensor::zeros(
+                [tokens.ids.len() as i64, self.model.cfg.d_model as i64],
+                (Kind::Float, self.model.device),
+            ),
+        };
+        Ok(PreparedDocument {
+            tokens,
+            features,
+            image_rows,
+        })
     }
 
     /// The fusion-in-decoder memory of one question over a prepared document.
@@ -219,14 +233,14 @@ impl Tilt {
         let d = self.model.cfg.d_model as i64;
         let dev = self.model.device;
         let mut outputs = Vec::with_capacity(chunks.len());
+        let mut start = 0i64;
         for c in &chunks {
             let ids: Vec<i64> = c.ids.iter().map(|&i| i as i64).collect();
             let boxes: Vec<f32> = c.bboxes.iter().flatten().copied().collect();
             let p = c.prefix_len as i64;
-            let doc_rows = match &doc.features {
-                Some(f) => self.model.roi_embeddings(f, &c.rois),
-                None => Tensor::zeros([c.rois.len() as i64, d], (Kind::Float, dev)),
-            };
+            let n = c.rois.len() as i64;
+            let doc_rows = doc.image_rows.narrow(0, start, n);
+            start += n;
             let image = Tensor::cat(&[Tensor::zeros([p, d], (Kind::Float, dev)), doc_rows], 0);
             let input = ChunkInput {
                 ids: Tensor::from_slice(&ids),
