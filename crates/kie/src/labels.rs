@@ -13,8 +13,8 @@ pub enum LabelKind {
     NotTotal,
 }
 
-/// Upper case, punctuation to spaces, spaces collapsed, and the OCR look-alike `0` read as `O`
-/// inside words (`T0TAL`).
+/// Upper case, punctuation to spaces, spaces collapsed, and the OCR look-alikes `0` and `1`
+/// read as `O` and `L` inside words (`T0TAL`, `TOTA1`).
 pub fn norm(text: &str) -> String {
     let up: String = text
         .to_uppercase()
@@ -23,14 +23,39 @@ pub fn norm(text: &str) -> String {
         .collect();
     up.split_whitespace()
         .map(|w| {
-            if w.chars().any(|c| c.is_alphabetic()) {
-                w.replace('0', "O")
-            } else {
-                w.to_string()
+            if !w.chars().any(|c| c.is_alphabetic()) {
+                return w.to_string();
             }
+            let letters = w.replace('0', "O").replace('1', "L");
+            if is_label_word(&letters) {
+                return letters;
+            }
+            // `TAX1`, `GST2`: a label word numbered without a space.
+            let stem = w.trim_end_matches(|c: char| c.is_ascii_digit());
+            if stem.len() < w.len() && stem.chars().all(char::is_alphabetic) {
+                return format!("{stem} {}", &w[stem.len()..]);
+            }
+            w.replace('0', "O")
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Whether `word` is a word of one of the amount labels.
+fn is_label_word(word: &str) -> bool {
+    [
+        TOTAL_STRONG,
+        TOTAL_WEAK,
+        SUBTOTAL,
+        TAX,
+        NOT_TOTAL,
+        ROUNDING,
+        DISCOUNT,
+        SERVICE,
+    ]
+    .iter()
+    .flat_map(|list| list.iter())
+    .any(|phrase| phrase.split(' ').any(|w| w == word))
 }
 
 fn has_phrase(n: &str, phrase: &str) -> bool {
@@ -140,6 +165,8 @@ const SUBTOTAL: &[&str] = &[
     "TOTAL HORS TAXE",
     "HORS TAXE",
     "NETTO BEDRAG",
+    "TAXABLE",
+    "TAXABLE AMOUNT",
 ];
 const TAX: &[&str] = &[
     "GST",
@@ -163,6 +190,9 @@ const TAX: &[&str] = &[
     "UMSATZSTEUER",
     "PAJAK",
     "CUKAI",
+    "HST",
+    "PST",
+    "QST",
 ];
 /// Phrases with a tax word that are not tax amounts.
 const TAX_NOT: &[&str] = &[
@@ -239,8 +269,11 @@ const TOTAL_STRONG: &[&str] = &[
     "A PAYER",
     "MONTANT",
     "TOTAL TTC",
+    "TO PAY",
 ];
-const TOTAL_WEAK: &[&str] = &["TOTAL", "TOTL", "TTL", "TOTAI", "TOT", "TOTAAL", "SUM"];
+const TOTAL_WEAK: &[&str] = &[
+    "TOTAL", "TOTL", "TTL", "TOTAI", "TOT", "TOTAAL", "SUM", "DUE",
+];
 
 /// The label a line's text starts with or consists of, with its strength (0..1).
 pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
@@ -254,7 +287,9 @@ pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
         return Some((LabelKind::Rounding, 0.9));
     }
     if any(&n, SUBTOTAL) {
-        return Some((LabelKind::Subtotal, 0.9));
+        // "Taxable amount" is the subtotal only when no line says so outright.
+        let weak = any(&n, &["TAXABLE"]) || any(&n, &["NETTO", "NET AMOUNT"]);
+        return Some((LabelKind::Subtotal, if weak { 0.7 } else { 0.9 }));
     }
     if any(&n, DISCOUNT) && !any(&n, &["TOTAL AFTER", "AFTER DISCOUNT"]) {
         return Some((LabelKind::Discount, 0.8));
@@ -284,7 +319,9 @@ pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
             },
         ));
     }
-    if any(&n, NOT_TOTAL) && !any(&n, &["BALANCE DUE", "AMOUNT PAID", "TOTAL PAID"]) {
+    // `PAY` alone is what the customer handed over; `PAY THIS AMOUNT`, `TO PAY` are the total.
+    let paid = any(&n, NOT_TOTAL) || (any(&n, &["PAY"]) && !totalish && !any(&n, &["TO PAY"]));
+    if paid && !any(&n, &["BALANCE DUE", "AMOUNT PAID", "TOTAL PAID", "TO PAY"]) {
         return Some((LabelKind::NotTotal, 0.9));
     }
     if any(&n, SERVICE) {
@@ -619,6 +656,14 @@ mod tests {
             ("inkl. 19% MwSt", Some(LabelKind::Tax)),
             ("Prix HT", Some(LabelKind::Subtotal)),
             ("Somme", Some(LabelKind::Total)),
+            ("Grand Tota1", Some(LabelKind::Total)),
+            ("Due", Some(LabelKind::Total)),
+            ("PAY THIS AMOUNT:", Some(LabelKind::Total)),
+            ("To pay SGD", Some(LabelKind::Total)),
+            ("Pay", Some(LabelKind::NotTotal)),
+            ("TAX1", Some(LabelKind::Tax)),
+            ("15.00% HST:", Some(LabelKind::Tax)),
+            ("TAXABLE2", Some(LabelKind::Subtotal)),
             ("TAX INVOICE", None),
             ("GST Reg No: 000123", None),
             ("Thank you", None),

@@ -50,6 +50,8 @@ struct Money {
     value: Decimal,
     bbox: BBox,
     words: Vec<usize>,
+    /// The label part of a word that ran into this amount (`Tota1` of `Tota1RM21.85`).
+    label_prefix: Option<String>,
 }
 
 fn height(b: &BBox) -> f32 {
@@ -112,42 +114,168 @@ fn money_like(raw: &str) -> bool {
     two_decimals || (grouped && has_symbol) || (grouped && digits >= 5)
 }
 
+/// Whether `raw` reads as a whole number grouped in thousands by one separator and nothing
+/// else (`2.619`, `148,000`): money in some currencies, a price per litre or a quantity in
+/// others.
+fn single_group(raw: &str) -> bool {
+    let core: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_digit() || matches!(c, '.' | ','))
+        .collect();
+    let seps = core.matches(['.', ',']).count();
+    seps == 1
+        && core
+            .rfind(['.', ','])
+            .is_some_and(|i| core.len() - i - 1 == 3)
+}
+
+/// The amount at the end of a word run into its label (`Tota1RM21.85`, `AMOUNT:$110.81`): the
+/// longest clean suffix (a short currency prefix, then only digits and separators) with two
+/// decimals, after a prefix of at least three letters.
+fn money_suffix(word: &str) -> Option<usize> {
+    word.char_indices().skip(1).find_map(|(i, _)| {
+        let (prefix, rest) = word.split_at(i);
+        let last = prefix.chars().next_back()?;
+        if prefix.chars().filter(|c| c.is_alphabetic()).count() < 3
+            || !(last.is_alphanumeric() || last == ':')
+        {
+            return None;
+        }
+        let number = rest.trim_start_matches(|c: char| !c.is_ascii_digit() && c != '-');
+        let symbol = rest.len() - number.len();
+        let number = number.strip_prefix('-').unwrap_or(number);
+        let clean = symbol <= 3
+            && number.starts_with(|c: char| c.is_ascii_digit())
+            && number
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | ','));
+        let two = number
+            .rfind(['.', ','])
+            .is_some_and(|k| number.len() - k - 1 == 2);
+        (clean && two && rules::parse_amount(rest, None).is_ok()).then_some(i)
+    })
+}
+
 fn money_on_line(idx: usize, line: &Line<'_>, page: &DocPage) -> Vec<Money> {
     let mut out = Vec::new();
     let words = line.words;
-    for (k, &wi) in words.iter().enumerate() {
-        let w = &page.words[wi];
-        let mut tries = vec![(vec![wi], w.text.clone())];
+    let text = |k: usize| page.words[words[k]].text.as_str();
+    let mut k = 0;
+    while k < words.len() {
+        let wi = words[k];
+        let w = text(k);
+        // A number followed by `%` is a rate.
+        if words
+            .get(k + 1)
+            .is_some_and(|_| text(k + 1).starts_with('%'))
+        {
+            k += 1;
+            continue;
+        }
+        let mut tries = vec![(vec![wi], w.to_string())];
         if k > 0 {
-            let prev = &page.words[words[k - 1]];
-            if !prev.text.chars().any(|c| c.is_ascii_digit()) && prev.text.chars().count() <= 4 {
-                tries.push((vec![words[k - 1], wi], format!("{} {}", prev.text, w.text)));
+            let prev = text(k - 1);
+            if !prev.chars().any(|c| c.is_ascii_digit()) && prev.chars().count() <= 4 {
+                tries.push((vec![words[k - 1], wi], format!("{prev} {w}")));
             }
         }
-        if let Some(next) = words.get(k + 1).map(|&n| &page.words[n])
-            && !next.text.chars().any(|c| c.is_ascii_digit())
-            && next.text.chars().count() <= 3
+        if let Some(next) = words.get(k + 1).map(|_| text(k + 1))
+            && !next.chars().any(|c| c.is_ascii_digit())
+            && next.chars().count() <= 3
         {
-            tries.push((vec![wi, words[k + 1]], format!("{} {}", w.text, next.text)));
+            tries.push((vec![wi, words[k + 1]], format!("{w} {next}")));
         }
+        // `5. 75`: OCR split the amount after its decimal mark.
+        let split_decimals = words.get(k + 1).is_some_and(|_| {
+            let next = text(k + 1);
+            w.ends_with(['.', ','])
+                && w.chars().any(|c| c.is_ascii_digit())
+                && next.len() == 2
+                && next.chars().all(|c| c.is_ascii_digit())
+        });
+        if split_decimals {
+            tries.push((vec![wi, words[k + 1]], format!("{w}{}", text(k + 1))));
+        }
+        let mut found = false;
         for (ws, raw) in tries.into_iter().rev() {
             if !money_like(&raw) {
                 continue;
             }
             if let Ok(p) = rules::parse_amount(&raw, None) {
                 let bbox = tilt_prep::document::union(ws.iter().map(|&i| page.words[i].bbox));
+                let skip = ws.len() == 2 && ws[0] == wi;
                 out.push(Money {
                     line: idx,
                     raw,
                     value: p.value,
                     bbox,
                     words: ws,
+                    label_prefix: None,
                 });
+                found = true;
+                if skip {
+                    k += 1;
+                }
                 break;
             }
         }
+        if !found && let Some(i) = money_suffix(w) {
+            let raw = w[i..].to_string();
+            if let Ok(p) = rules::parse_amount(&raw, None) {
+                out.push(Money {
+                    line: idx,
+                    raw,
+                    value: p.value,
+                    bbox: page.words[wi].bbox,
+                    words: vec![wi],
+                    label_prefix: Some(w[..i].to_string()),
+                });
+            }
+        }
+        k += 1;
     }
     out
+}
+
+/// The last word of a line that is an amount with its decimal mark misread as `-` or `:`.
+fn misread_amount(idx: usize, line: &Line<'_>, page: &DocPage) -> Option<Money> {
+    line.words.iter().rev().find_map(|&wi| {
+        let w = page.words[wi].text.as_str();
+        let body = w.strip_prefix('$').unwrap_or(w);
+        let (int, dec) = body.split_once(['-', ':'])?;
+        let ok = (1..=5).contains(&int.len())
+            && int.chars().all(|c| c.is_ascii_digit())
+            && dec.len() == 2
+            && dec.chars().all(|c| c.is_ascii_digit());
+        if !ok {
+            return None;
+        }
+        let raw = format!("{int}.{dec}");
+        let value = rules::parse_amount(&raw, None).ok()?.value;
+        Some(Money {
+            line: idx,
+            raw,
+            value,
+            bbox: page.words[wi].bbox,
+            words: vec![wi],
+            label_prefix: None,
+        })
+    })
+}
+
+/// The line's text as a label: a word that ran into its amount keeps only its letters.
+fn label_text(line: &Line<'_>, page: &DocPage, money: &[Money]) -> String {
+    line.words
+        .iter()
+        .map(|&wi| {
+            money
+                .iter()
+                .find(|m| m.words == [wi] && m.label_prefix.is_some())
+                .and_then(|m| m.label_prefix.clone())
+                .unwrap_or_else(|| page.words[wi].text.clone())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A labelled amount.
@@ -168,11 +296,31 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         .enumerate()
         .map(|(i, l)| money_on_line(i, l, page_of(l)))
         .collect();
+    // A document that prints its amounts with two decimals does not also print money as
+    // `2.619` or `148,000`: those are prices per unit, quantities or another currency.
+    let two_decimal = money
+        .iter()
+        .flatten()
+        .filter(|m| !single_group(&m.raw))
+        .count();
+    let money: Vec<Vec<Money>> = if two_decimal >= 3 {
+        money
+            .into_iter()
+            .map(|ms| ms.into_iter().filter(|m| !single_group(&m.raw)).collect())
+            .collect()
+    } else {
+        money
+    };
+    let label_texts: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| label_text(l, page_of(l), &money[i]))
+        .collect();
 
     // Labels, and the amount each one announces: right of it on its row, else just below.
     let mut labelled: Vec<Labelled> = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        let Some((kind, strength)) = label_of(l.text) else {
+        let Some((kind, strength)) = label_of(&label_texts[i]) else {
             continue;
         };
         if is_table_header(l.text) || (kind == LabelKind::Total && row_is_header(&lines, i)) {
@@ -203,23 +351,40 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
                 .min_by(|a, b| dy(a).total_cmp(&dy(b)))
                 .cloned()
         };
-        let found = same_row.or_else(near_row).map(|m| (m, false)).or_else(|| {
-            let h = height(&l.bbox);
+        // `19-80`, `2:44`: a decimal mark misread, taken only beside an amount label.
+        let misread_row = || {
             lines
                 .iter()
                 .enumerate()
-                .filter(|(_, o)| {
+                .filter(|(j, o)| {
                     o.page == l.page
-                        && o.bbox[1] >= l.bbox[3] - 0.3 * h
-                        && o.bbox[1] <= l.bbox[3] + 1.2 * h
-                        && o.bbox[2] >= l.bbox[0]
-                        && o.bbox[0] <= l.bbox[2] + 4.0 * h
+                        && (*j == i
+                            || (v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[0] >= l.bbox[0]))
                 })
-                .flat_map(|(j, _)| money[j].iter())
-                .min_by(|a, b| a.bbox[1].total_cmp(&b.bbox[1]))
-                .cloned()
-                .map(|m| (m, true))
-        });
+                .filter_map(|(j, o)| misread_amount(j, o, page_of(o)))
+                .next_back()
+        };
+        let found = same_row
+            .or_else(misread_row)
+            .or_else(near_row)
+            .map(|m| (m, false))
+            .or_else(|| {
+                let h = height(&l.bbox);
+                lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| {
+                        o.page == l.page
+                            && o.bbox[1] >= l.bbox[3] - 0.3 * h
+                            && o.bbox[1] <= l.bbox[3] + 1.2 * h
+                            && o.bbox[2] >= l.bbox[0]
+                            && o.bbox[0] <= l.bbox[2] + 4.0 * h
+                    })
+                    .flat_map(|(j, _)| money[j].iter())
+                    .min_by(|a, b| a.bbox[1].total_cmp(&b.bbox[1]))
+                    .cloned()
+                    .map(|m| (m, true))
+            });
         if let Some((m, below)) = found {
             labelled.push(Labelled {
                 kind,
@@ -242,13 +407,10 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     let (cash, change) = (last_not_total("CASH"), last_not_total("CHANGE"));
 
     // Subtotal and tax first: they vote for the total.
-    let subtotal = of_kind(LabelKind::Subtotal)
+    let subtotals: Vec<Labelled> = of_kind(LabelKind::Subtotal)
         .filter(|c| c.money.value > Decimal::ZERO)
-        .max_by(|a, b| {
-            (a.strength + lines[a.label_line].y_rel * 0.1)
-                .total_cmp(&(b.strength + lines[b.label_line].y_rel * 0.1))
-        })
-        .cloned();
+        .cloned()
+        .collect();
     let taxes: Vec<Labelled> = of_kind(LabelKind::Tax)
         .filter(|c| c.money.value >= Decimal::ZERO)
         .cloned()
@@ -274,11 +436,11 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
             {
                 score += 0.6;
             }
-            if let Some(s) = &subtotal
-                && taxes
+            if subtotals.iter().any(|s| {
+                taxes
                     .iter()
                     .any(|t| s.money.value + t.money.value == c.money.value)
-            {
+            }) {
                 score += 0.6;
             }
             // The total after rounding: another total plus the rounding line.
@@ -331,9 +493,20 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     let total_value = total_money.as_ref().map(|m| m.value);
     // A subtotal above the total only when something was taken off (discounts, savings).
     let has_deduction = money.iter().flatten().any(|m| m.value < Decimal::ZERO);
-    if let Some(s) =
-        subtotal.filter(|s| has_deduction || total_value.is_none_or(|t| s.money.value <= t))
-    {
+    // The subtotal that adds up with a tax to the total, else the strongest label lowest down.
+    let subtotal = subtotals
+        .iter()
+        .filter(|s| has_deduction || total_value.is_none_or(|t| s.money.value <= t))
+        .map(|s| {
+            let fits = total_value.is_some_and(|g| {
+                s.money.value == g || taxes.iter().any(|t| s.money.value + t.money.value == g)
+            });
+            let score = s.strength + 0.1 * lines[s.label_line].y_rel + 0.5 * fits as u8 as f32;
+            (score, s)
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, s)| s.clone());
+    if let Some(s) = subtotal {
         raw.subtotal = Some(FieldInput::new(s.money.raw.clone(), 0.6 + 0.3 * s.strength));
         evidence.push((FieldName::Subtotal, ev(&s.money)));
     }
@@ -891,6 +1064,72 @@ mod tests {
             fields: None,
             page_images: Vec::new(),
         }
+    }
+
+    #[test]
+    fn amounts_as_ocr_breaks_them() {
+        let doc = page(&[
+            &[(100.0, "CORNER CAFE")],
+            &[(20.0, "Coffee"), (450.0, "4.50")],
+            &[(20.0, "Cake"), (450.0, "5.20")],
+            &[(20.0, "Price/G: $ 2.619")],
+            &[(20.0, "Tax"), (450.0, "0:58")],
+            &[(20.0, "Grand Tota1RM10.28")],
+            &[(20.0, "Change"), (450.0, "-50. 00")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        // The amount run into its label, read with the label.
+        assert_eq!(out.total.value.as_deref(), Some("10.28"));
+        assert_eq!(
+            out.total.evidence.as_ref().map(|e| e.text.as_str()),
+            Some("RM10.28")
+        );
+        // A decimal mark read as `:`, taken beside an amount label only.
+        assert_eq!(out.tax_amount.value.as_deref(), Some("0.58"));
+
+        // An amount split after its decimal mark; a three-decimal price is not money here.
+        let doc = page(&[
+            &[(100.0, "CORNER CAFE")],
+            &[(20.0, "Coffee"), (450.0, "4.50")],
+            &[(20.0, "Fuel 10.889 gal @ $ 2.619")],
+            &[(20.0, "Total"), (450.0, "5. 75")],
+            &[(20.0, "Cash"), (450.0, "20.00")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("5.75"));
+        let doc = page(&[
+            &[(100.0, "CORNER CAFE")],
+            &[(20.0, "Coffee 4.50"), (300.0, "5.00"), (450.0, "9.50")],
+            &[(20.0, "Fuel 10.889 gal @ $ 2.619")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(
+            out.total.value.as_deref(),
+            Some("9.50"),
+            "no 10889 nor 2619"
+        );
+        // A number before `%` is a rate.
+        let doc = page(&[
+            &[(20.0, "Service 10.00 %")],
+            &[(20.0, "Total"), (450.0, "3.00")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("3.00"));
+    }
+
+    #[test]
+    fn the_subtotal_that_adds_up_wins() {
+        let doc = page(&[
+            &[(100.0, "SUBWAY")],
+            &[(20.0, "Sub Total"), (450.0, "7.24")],
+            &[(20.0, "Taxable Amount"), (450.0, "6.09")],
+            &[(20.0, "Sales Tax (7.75%)"), (450.0, "0.47")],
+            &[(20.0, "Total"), (450.0, "7.71")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.subtotal.value.as_deref(), Some("7.24"));
+        assert_eq!(out.tax_amount.value.as_deref(), Some("0.47"));
+        assert_eq!(out.total.value.as_deref(), Some("7.71"));
     }
 
     #[test]
