@@ -1110,8 +1110,8 @@ mod tests {
         );
         // A number before `%` is a rate.
         let doc = page(&[
-            &[(20.0, "Service 10.00 %")],
-            &[(20.0, "Total"), (450.0, "3.00")],
+            &[(20.0, "Happy hour 50.00 %")],
+            &[(20.0, "Coffee"), (450.0, "3.00")],
         ]);
         let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
         assert_eq!(out.total.value.as_deref(), Some("3.00"));
