@@ -579,7 +579,25 @@ pub fn not_a_name(text: &str) -> bool {
         "BIC",
         "SWIFT",
     ];
-    if any(&n, &markers) {
+    // A name with its legal form may carry its country, state or registration number
+    // ("AMANO MALAYSIA SDN BHD", "Dion Realties Sdn Bhd (Co. No:20154-T)").
+    let legal = rules::has_legal_suffix(text);
+    let incidental = [
+        "SELANGOR",
+        "KUALA LUMPUR",
+        "JOHOR",
+        "MALAYSIA",
+        "CO NO",
+        "COMPANY NO",
+        "CO REG",
+        "REG NO",
+        "ROC",
+        "NO",
+    ];
+    if markers
+        .iter()
+        .any(|m| has_phrase(&n, m) && !(legal && incidental.contains(m)))
+    {
         return true;
     }
     // German-style street names run the street word into the name.

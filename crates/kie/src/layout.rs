@@ -941,9 +941,10 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
     let mut best: Option<(f32, usize)> = None;
     for (rank, &i) in top.iter().enumerate().take(14) {
         let l = &lines[i];
+        let bare = rules::clean_merchant(l.text).unwrap_or_default();
         let suffix_only = rules::LEGAL_SUFFIXES
             .iter()
-            .any(|s| s.eq_ignore_ascii_case(l.text.trim()));
+            .any(|s| s.eq_ignore_ascii_case(l.text.trim()) || s.eq_ignore_ascii_case(&bare));
         if suffix_only
             || not_a_name(l.text)
             || label_of(l.text).is_some()
@@ -974,6 +975,9 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
         // Names are printed in capitals or title case; an all-lowercase line is a note.
         if letters >= 4 && upper == 0 {
             score -= 0.3;
+        }
+        if std::env::var_os("MDEBUG").is_some() {
+            eprintln!("{score:.2} {}", l.text);
         }
         if best.is_none_or(|b| score > b.0) {
             best = Some((score, i));

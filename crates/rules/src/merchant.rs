@@ -61,21 +61,32 @@ pub const LEGAL_SUFFIXES: &[&str] = &[
 ];
 
 /// True when `text` ends with (or, for ООО / PT, starts with) a legal-form suffix.
+/// A registration number after the name ("… SDN. BHD. (1248446-V)") does not hide the suffix.
 pub fn has_legal_suffix(text: &str) -> bool {
-    let upper = text.to_uppercase();
+    let mut upper = text.trim().to_uppercase();
+    while upper.ends_with(')')
+        && let Some(open) = upper.rfind('(')
+        && upper[open..].chars().any(|c| c.is_ascii_digit())
+    {
+        upper = upper[..open].trim_end().to_string();
+    }
     let words: Vec<&str> = upper
         .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
         .filter(|w| !w.is_empty())
         .collect();
     let joined = words.join(" ");
+    let bare = |w: &str| w.trim_end_matches('.').to_string();
+    if words
+        .iter()
+        .any(|w| matches!(bare(w).as_str(), "SDN" | "BHD" | "GMBH" | "SDN.BHD"))
+    {
+        return true;
+    }
     LEGAL_SUFFIXES.iter().any(|s| {
         joined.ends_with(&format!(" {s}"))
             || joined == *s
             || (matches!(*s, "ООО" | "ОАО" | "ЗАО" | "ПАО" | "АО" | "ИП" | "PT")
                 && joined.starts_with(&format!("{s} ")))
-            || words
-                .iter()
-                .any(|w| *w == "SDN" || *w == "BHD" || *w == "GMBH")
     })
 }
 
@@ -131,11 +142,57 @@ pub fn clean_merchant(raw: &str) -> Option<String> {
         }
         _ => s,
     };
+    let s = repair_ocr(&s);
     let letters = s.chars().filter(|c| c.is_alphabetic()).count();
     if letters < 2 || s.chars().count() > 120 {
         return None;
     }
     Some(s)
+}
+
+/// OCR look-alikes in the parts of a name whose spelling is known: the Malaysian legal form
+/// (`SON BHD`, `SDN DHD`, `5/B` for `SDN BHD`, `S/B`) and initials (`D.1.Y.` for `D.I.Y.`).
+fn repair_ocr(s: &str) -> String {
+    let words: Vec<&str> = s.split(' ').collect();
+    let n = words.len();
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let up = w.to_uppercase();
+            let next = words.get(i + 1).map(|x| x.to_uppercase());
+            let prev = i.checked_sub(1).map(|k| words[k].to_uppercase());
+            let bhd = |x: &str| matches!(x.trim_end_matches('.'), "BHD" | "BHO" | "DHD" | "BHU");
+            let sdn = |x: &str| matches!(x.trim_end_matches('.'), "SDN" | "SON" | "5DN" | "SDM");
+            // Only an all-capitals misreading is replaced; "Sdn Bhd" stays as printed.
+            let core = w.trim_end_matches('.');
+            let caps = core.chars().all(|c| !c.is_lowercase());
+            if caps && core != "SDN" && sdn(&up) && next.as_deref().is_some_and(bhd) {
+                return w.replacen(core, "SDN", 1);
+            }
+            if caps && core != "BHD" && bhd(&up) && prev.as_deref().is_some_and(sdn) {
+                return w.replacen(core, "BHD", 1);
+            }
+            if i + 1 == n && up == "5/B" {
+                return "S/B".to_string();
+            }
+            // Initials: single characters between dots, one of them a look-alike digit.
+            let parts: Vec<&str> = w.split('.').filter(|p| !p.is_empty()).collect();
+            if parts.len() >= 2
+                && w.contains('.')
+                && parts.iter().all(|p| p.chars().count() == 1)
+                && parts
+                    .iter()
+                    .filter(|p| p.chars().all(char::is_uppercase))
+                    .count()
+                    >= 1
+            {
+                return w.replace('1', "I").replace('0', "O");
+            }
+            w.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Company registration numbers printed after the name: "(139386 X)", "(1248717-W)", "862725-U",
@@ -218,6 +275,19 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(clean_merchant(raw).as_deref(), Some(want), "{raw:?}");
         }
+        for (raw, want) in [
+            ("AMANO MALAYSIA SON BHD", "AMANO MALAYSIA SDN BHD"),
+            (
+                "ONE ONE THREE SEAFOOD RESTAURANT SDN DHD",
+                "ONE ONE THREE SEAFOOD RESTAURANT SDN BHD",
+            ),
+            ("Maju Son Bhd", "Maju Son Bhd"),
+            ("99 SPEED MART 5/B", "99 SPEED MART S/B"),
+            ("MR. D.1.Y. (M) SDN BHD", "MR. D.I.Y. (M) SDN BHD"),
+            ("A.10 PARTS", "A.10 PARTS"),
+        ] {
+            assert_eq!(clean_merchant(raw).as_deref(), Some(want), "{raw}");
+        }
         for raw in ["", "  ", "***", "12345", "|_~", "A"] {
             assert_eq!(clean_merchant(raw), None, "{raw:?}");
         }
@@ -233,6 +303,9 @@ mod tests {
             "ООО Ромашка",
             "PT Maju Jaya",
             "Bar S.R.L.",
+            "MIZU MENTAI SDN. BHD. (1248446-V)",
+            "Segi Cash & Carry Sdn.Bhd",
+            "AMANO MALAYSIA SON BHD (682288-V)",
         ] {
             assert!(has_legal_suffix(name), "{name}");
         }
