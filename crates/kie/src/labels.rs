@@ -467,7 +467,20 @@ pub fn not_a_name(text: &str) -> bool {
     {
         words.pop();
     }
-    if heading.contains(&n.as_str()) || heading.contains(&words.join(" ").as_str()) {
+    // "Invoice INV/2023/03/0008": a heading and its number.
+    let mut raw: Vec<&str> = text.split_whitespace().collect();
+    while raw.len() > 1
+        && raw
+            .last()
+            .is_some_and(|w| w.chars().any(|c| c.is_ascii_digit()))
+    {
+        raw.pop();
+    }
+    let numbered = norm(&raw.join(" "));
+    if heading.contains(&n.as_str())
+        || heading.contains(&words.join(" ").as_str())
+        || heading.contains(&numbered.as_str())
+    {
         return true;
     }
     let markers = [
@@ -695,6 +708,7 @@ mod tests {
     fn names_addresses_and_dates() {
         for t in [
             "TAX INVOICE",
+            "Invoice INV/2023/03/0008",
             "Tel: 03-1234 5678",
             "NO. 12, JALAN MAJU 3",
             "GST REG NO: 001234567",

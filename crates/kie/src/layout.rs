@@ -930,6 +930,15 @@ fn above<'l, 'a>(lines: &'l [Line<'a>], i: usize) -> Option<(usize, &'l Line<'a>
     })
 }
 
+/// The sender line printed above an invoice's address window, "Name - Street 1 - 12345 City":
+/// the name.
+fn sender_name(text: &str) -> Option<&str> {
+    let parts: Vec<&str> = text.split(" - ").collect();
+    let digits = |p: &str| p.chars().any(|c| c.is_ascii_digit());
+    (parts.len() >= 3 && !digits(parts[0]) && parts[1..].iter().all(|p| digits(p)))
+        .then(|| parts[0].trim())
+}
+
 /// The merchant: a prominent name-like line near the top of the first page; a legal suffix on
 /// the next line joins it.
 fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<usize>)> {
@@ -938,18 +947,19 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
         .filter(|&i| lines[i].page == first.index && lines[i].y_rel < 0.35)
         .collect();
     let med_h = median(top.iter().map(|&i| height(&lines[i].bbox)));
-    let mut best: Option<(f32, usize)> = None;
+    let mut best: Option<(f32, usize, &str)> = None;
     for (rank, &i) in top.iter().enumerate().take(14) {
         let l = &lines[i];
-        let bare = rules::clean_merchant(l.text).unwrap_or_default();
+        let text = sender_name(l.text).unwrap_or(l.text);
+        let bare = rules::clean_merchant(text).unwrap_or_default();
         let suffix_only = rules::LEGAL_SUFFIXES
             .iter()
-            .any(|s| s.eq_ignore_ascii_case(l.text.trim()) || s.eq_ignore_ascii_case(&bare));
+            .any(|s| s.eq_ignore_ascii_case(text.trim()) || s.eq_ignore_ascii_case(&bare));
         if suffix_only
-            || not_a_name(l.text)
-            || label_of(l.text).is_some()
+            || not_a_name(text)
+            || label_of(text).is_some()
             || !rules::find_dates(
-                l.text,
+                text,
                 &DateContext {
                     order: None,
                     today: chrono::NaiveDate::MAX,
@@ -959,10 +969,10 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
         {
             continue;
         }
-        let letters = l.text.chars().filter(|c| c.is_alphabetic()).count();
-        let upper = l.text.chars().filter(|c| c.is_uppercase()).count();
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let upper = text.chars().filter(|c| c.is_uppercase()).count();
         let mut score = 1.0 - 0.07 * rank as f32;
-        if rules::has_legal_suffix(l.text) || next_is_suffix(lines, i) {
+        if rules::has_legal_suffix(text) || next_is_suffix(lines, i) {
             score += 0.8;
         }
         score += 0.4 * ((height(&l.bbox) / med_h - 1.0).clamp(0.0, 1.5));
@@ -976,16 +986,13 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
         if letters >= 4 && upper == 0 {
             score -= 0.3;
         }
-        if std::env::var_os("MDEBUG").is_some() {
-            eprintln!("{score:.2} {}", l.text);
-        }
         if best.is_none_or(|b| score > b.0) {
-            best = Some((score, i));
+            best = Some((score, i, text));
         }
     }
-    let (score, i) = best?;
+    let (score, i, text) = best?;
     let l = &lines[i];
-    let mut text = l.text.to_string();
+    let mut text = text.to_string();
     let mut used = vec![i];
     // A name split over two lines: the next line down, as tall, carrying the legal suffix.
     if !rules::has_legal_suffix(&text)
