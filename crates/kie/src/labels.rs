@@ -41,6 +41,56 @@ pub fn norm(text: &str) -> String {
         .join(" ")
 }
 
+/// Words of trade that mark a line as a business name ("Waterleaf Restaurant").
+pub fn has_trade_word(text: &str) -> bool {
+    any(
+        &norm(text),
+        &[
+            "RESTAURANT",
+            "RESTORAN",
+            "RESTAURANTE",
+            "CAFE",
+            "CAFÉ",
+            "COFFEE",
+            "BAKERY",
+            "BAKERIES",
+            "KITCHEN",
+            "MART",
+            "MARKET",
+            "SUPERMARKET",
+            "SHOP",
+            "HARDWARE",
+            "PHARMACY",
+            "BISTRO",
+            "GRILL",
+            "PIZZA",
+            "PIZZERIA",
+            "TAVERN",
+            "DINER",
+            "DELI",
+            "HOTEL",
+            "KEDAI",
+            "STATIONERY",
+            "BOOKSTORE",
+            "FOODS",
+            "MEATS",
+            "BAR",
+            "PUB",
+            "BRASSERIE",
+            "TRATTORIA",
+            "BÄCKEREI",
+            "BAECKEREI",
+            "APOTHEKE",
+            "MAGAZIN",
+            "KAFE",
+            "МАГАЗИН",
+            "АПТЕКА",
+            "КАФЕ",
+            "РЕСТОРАН",
+        ],
+    )
+}
+
 /// Whether `word` is a word of one of the amount labels.
 fn is_label_word(word: &str) -> bool {
     [
@@ -457,6 +507,10 @@ pub fn not_a_name(text: &str) -> bool {
         "TAX RECEIPT",
         "CASH RECEIPT",
         "PROFORMA INVOICE",
+        "STORE",
+        "BRANCH",
+        "OUTLET",
+        "THANK",
     ];
     // A heading, possibly with its number: "Facture n° 2024-17", "INVOICE # 1234".
     let mut words: Vec<&str> = n.split(' ').collect();
@@ -594,8 +648,16 @@ pub fn not_a_name(text: &str) -> bool {
     ];
     // A name with its legal form may carry its country, state or registration number
     // ("AMANO MALAYSIA SDN BHD", "Dion Realties Sdn Bhd (Co. No:20154-T)").
-    let legal = rules::has_legal_suffix(text);
+    // So may a trade name without a number ("Main Street Restaurant").
+    let legal = rules::has_legal_suffix(text)
+        || (has_trade_word(text) && !text.chars().any(|c| c.is_ascii_digit()));
     let incidental = [
+        "STREET",
+        "ROAD",
+        "AVENUE",
+        "PLATZ",
+        "BANDAR",
+        "TAMAN",
         "SELANGOR",
         "KUALA LUMPUR",
         "JOHOR",
@@ -619,6 +681,18 @@ pub fn not_a_name(text: &str) -> bool {
             .iter()
             .any(|s| w.len() > s.len() && w.ends_with(s))
     }) {
+        return true;
+    }
+    // A place and its ZIP code last: "CARLSBAD, CA 92011", "Palo Alto California 94301".
+    let last = text.split_whitespace().last().unwrap_or_default();
+    let zip = last.trim_start_matches('.');
+    let zip_last = zip.len() == 5 && zip.chars().all(|c| c.is_ascii_digit())
+        || zip.len() == 10
+            && zip
+                .chars()
+                .enumerate()
+                .all(|(i, c)| if i == 5 { c == '-' } else { c.is_ascii_digit() });
+    if zip_last && n.split(' ').count() >= 2 {
         return true;
     }
     // A postal code first: "69100 VILLEURBANNE", "10115 Berlin".
@@ -709,6 +783,9 @@ mod tests {
         for t in [
             "TAX INVOICE",
             "Invoice INV/2023/03/0008",
+            "CARLSBAD, CA 92011",
+            "AUSTIN TX .78748",
+            "Store #1458",
             "Tel: 03-1234 5678",
             "NO. 12, JALAN MAJU 3",
             "GST REG NO: 001234567",
@@ -719,6 +796,7 @@ mod tests {
         }
         for t in [
             "KEDAI RUNCIT MAJU SDN BHD",
+            "Main Street Restaurant",
             "Muster Bürobedarf GmbH",
             "Corner Cafe",
         ] {

@@ -910,7 +910,7 @@ fn below<'l, 'a>(lines: &'l [Line<'a>], i: usize) -> Option<(usize, &'l Line<'a>
     let h = height(&l.bbox);
     lines.iter().enumerate().find(|(_, o)| {
         o.page == l.page
-            && o.bbox[1] >= l.bbox[3] - 0.2 * h
+            && o.bbox[1] >= l.bbox[3] - 0.5 * h
             && o.bbox[1] <= l.bbox[3] + 1.1 * h
             && o.bbox[0] < l.bbox[2]
             && o.bbox[2] > l.bbox[0]
@@ -923,11 +923,26 @@ fn above<'l, 'a>(lines: &'l [Line<'a>], i: usize) -> Option<(usize, &'l Line<'a>
     let h = height(&l.bbox);
     lines.iter().enumerate().rev().find(|(_, o)| {
         o.page == l.page
-            && o.bbox[3] <= l.bbox[1] + 0.2 * h
+            && o.bbox[3] <= l.bbox[1] + 0.5 * h
             && o.bbox[3] >= l.bbox[1] - 1.1 * h
             && o.bbox[0] < l.bbox[2]
             && o.bbox[2] > l.bbox[0]
     })
+}
+
+/// For a line naming a trade ("Indian Restaurant", "Tavern"): how many of its words are
+/// neither the trade nor a legal form. `None` when it names no trade.
+fn trade_words(text: &str) -> Option<usize> {
+    if !crate::labels::has_trade_word(text) {
+        return None;
+    }
+    let n = crate::labels::norm(text);
+    Some(
+        n.split(' ')
+            .filter(|w| !crate::labels::has_trade_word(w) && !suffix_continuation(w))
+            .filter(|w| !matches!(*w, "SDN" | "BHD" | "THE" | "&"))
+            .count(),
+    )
 }
 
 /// The sender line printed above an invoice's address window, "Name - Street 1 - 12345 City":
@@ -957,7 +972,7 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
             .any(|s| s.eq_ignore_ascii_case(text.trim()) || s.eq_ignore_ascii_case(&bare));
         if suffix_only
             || not_a_name(text)
-            || label_of(text).is_some()
+            || (label_of(text).is_some() && trade_words(text).is_none())
             || !rules::find_dates(
                 text,
                 &DateContext {
@@ -976,6 +991,10 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
             score += 0.8;
         }
         score += 0.4 * ((height(&l.bbox) / med_h - 1.0).clamp(0.0, 1.5));
+        // A name with its trade ("Waterleaf Restaurant"); the trade alone is no name.
+        if trade_words(text).is_some_and(|others| others > 0) && !text.starts_with('(') {
+            score += 0.3;
+        }
         if upper * 10 >= letters * 8 {
             score += 0.15;
         }
@@ -994,24 +1013,38 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
     let l = &lines[i];
     let mut text = text.to_string();
     let mut used = vec![i];
-    // A name split over two lines: the next line down, as tall, carrying the legal suffix.
-    if !rules::has_legal_suffix(&text)
-        && let Some((j, n)) = below(lines, i)
-        && suffix_continuation(n.text)
-        && !not_a_name(n.text)
+    // Another line of the same name: no digits, not an address or label, printed as large.
+    let name_like = |a: &Line<'_>| {
+        let r = height(&a.bbox) / height(&l.bbox);
+        !not_a_name(a.text)
+            && label_of(a.text).is_none()
+            && !a.text.chars().any(|c| c.is_ascii_digit())
+            && a.text.chars().filter(|c| c.is_alphabetic()).count() >= 3
+            && (0.7..=1.5).contains(&r)
+    };
+    // A name split over two lines: the next line down, as tall, carrying the legal suffix,
+    // or the trade under the name proper ("Iron Horse" / "Tavern").
+    if let Some((j, n)) = below(lines, i)
+        && ((!rules::has_legal_suffix(&text) && suffix_continuation(n.text) && !not_a_name(n.text))
+            || (trade_words(&text).is_none()
+                && trade_words(n.text).is_some_and(|others| others <= 1)
+                && name_like(n)))
     {
         text = format!("{} {}", text, n.text);
         used.push(j);
     }
-    // ... or the line above when this one starts mid-name ("CO. (M) SDN BHD").
+    // ... or the line above when this one starts mid-name ("CO. (M) SDN BHD") or is only the
+    // trade ("INDIAN RESTAURANT", "RESTAURANT SDN BHD") under the name proper.
     let head = crate::labels::norm(&text);
     let continues = ["CO ", "M ", "AND ", "CORP", "COMPANY"]
         .iter()
         .any(|p| head.starts_with(p))
         || text.trim_start().starts_with(['(', '&']);
-    if continues
+    let trade_only = trade_words(&text).is_some_and(|others| others <= 1);
+    if used.len() == 1
         && let Some((j, a)) = above(lines, i)
         && !not_a_name(a.text)
+        && (continues || (trade_only && name_like(a)))
     {
         text = format!("{} {}", a.text, text);
         used.insert(0, j);
@@ -1126,6 +1159,29 @@ mod tests {
         ]);
         let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
         assert_eq!(out.total.value.as_deref(), Some("3.00"));
+    }
+
+    #[test]
+    fn merchant_names_with_their_trade() {
+        // The name proper over its trade, both large: joined.
+        let doc = page(&[
+            &[(200.0, "Iron Horse")],
+            &[(220.0, "Tavern")],
+            &[(20.0, "Check: 65")],
+            &[(20.0, "Total"), (450.0, "9.50")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.merchant.value.as_deref(), Some("Iron Horse Tavern"));
+        // A logo read as a word does not beat a name with its trade; a ZIP line is a place;
+        // a TIP in the name is no tip label.
+        let doc = page(&[
+            &[(500.0, "IBER The")],
+            &[(200.0, "Tip Top Meats")],
+            &[(200.0, "CARLSBAD, CA 92011")],
+            &[(20.0, "Total"), (450.0, "9.50")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.merchant.value.as_deref(), Some("Tip Top Meats"));
     }
 
     #[test]
