@@ -209,6 +209,19 @@ pub fn detect_currency(text: &str, hints: &LocaleHints) -> Option<CurrencyMatch>
         let rest = &text[i..];
         if let Some((code, conf, len)) = leading_currency(rest, hints) {
             let token = &rest[..len];
+            // Glued to what comes before: a word with digits ("HELADEF1GEL", a SWIFT code) or
+            // a long digit run (a barcode read with a stray "€") is no amount's currency.
+            let glued: &str = text[..i]
+                .rsplit(|c: char| c.is_whitespace() || matches!(c, ':' | '(' | '[' | '/' | '='))
+                .next()
+                .unwrap_or_default();
+            let glued_digits = glued.chars().filter(char::is_ascii_digit).count();
+            if glued.chars().any(char::is_alphabetic)
+                || (glued_digits >= 8 && !glued.contains(['.', ',']))
+            {
+                k += token.chars().count();
+                continue;
+            }
             // Beside a number, allowing punctuation and a line break between: "RM 9.00",
             // "(RM): 9.00", "9.00 kr", a "TOTAL (RM)" label with its amount on the next line.
             let skip = |c: &char| !c.is_alphanumeric();
@@ -224,16 +237,23 @@ pub fn detect_currency(text: &str, hints: &LocaleHints) -> Option<CurrencyMatch>
             let wordlike = WORDLIKE_CODES.contains(&token);
             // Word-like codes need the number right beside them, spaces only between ("PEN 12.00",
             // never "SDN BHD (1234-X)").
+            // The amount itself, not a product code or size ("R3 GEL", "PEN 0.5MM").
+            let amount_like = |t: &str| {
+                let t = t.trim_matches(|c: char| matches!(c, ':' | '(' | ')' | '-'));
+                t.chars().any(|c| c.is_ascii_digit())
+                    && t.chars()
+                        .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '\'' | '-'))
+            };
             let tight_number = text[..i]
                 .trim_end_matches(' ')
-                .chars()
-                .last()
-                .is_some_and(|c| c.is_ascii_digit())
+                .rsplit(char::is_whitespace)
+                .next()
+                .is_some_and(amount_like)
                 || rest[len..]
                     .trim_start_matches(' ')
-                    .chars()
+                    .split(char::is_whitespace)
                     .next()
-                    .is_some_and(|c| c.is_ascii_digit());
+                    .is_some_and(amount_like);
             let after_sdn = text[..i].trim_end().to_uppercase().ends_with("SDN")
                 || text[..i].trim_end().ends_with(')');
             let near_number = if wordlike {
@@ -361,6 +381,9 @@ mod tests {
             "TOP SELLER",
             "Thank you",
             "PEN x2",
+            "M&G R3 GEL PEN 0.5MM 3'S",
+            "SWIFT HELADEF1GEL",
+            "955689420000€ 1",
             "Rsvp",
             "krone",
             "",
@@ -368,6 +391,7 @@ mod tests {
             assert_eq!(detect(text), None, "{text}");
         }
         assert_eq!(detect("PEN 12.00").as_deref(), Some("PEN"));
+        assert_eq!(detect("Total Incl. GST:RM 50.45").as_deref(), Some("MYR"));
         let hints = LocaleHints {
             currency: Some("myr".into()),
             ..LocaleHints::default()
