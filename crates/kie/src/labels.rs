@@ -217,6 +217,9 @@ const SUBTOTAL: &[&str] = &[
     "NETTO BEDRAG",
     "TAXABLE",
     "TAXABLE AMOUNT",
+    "EXCLUSIEF BTW",
+    "EXCL BTW",
+    "TOTAAL EXCL",
 ];
 const TAX: &[&str] = &[
     "GST",
@@ -409,6 +412,29 @@ pub fn is_table_header(text: &str) -> bool {
     .filter(|p| has_phrase(&n, p))
     .count();
     hits >= 2
+}
+
+/// "Price Subtotal", "Qty Total": one line naming a total column beside an item column.
+pub fn is_total_column_heading(text: &str) -> bool {
+    let n = norm(text);
+    let item_column = any(
+        &n,
+        &[
+            "QTY",
+            "QUANTITY",
+            "DESCRIPTION",
+            "PRICE",
+            "ITEM",
+            "MENGE",
+            "PREIS",
+            "PRIX",
+            "PRECIO",
+            "PREZZO",
+            "CANT",
+            "UNIT",
+        ],
+    );
+    item_column && any(&n, &["SUBTOTAL", "SUB TOTAL", "TOTAL"])
 }
 
 /// Date labels; due, expiry and delivery dates are not the document date.

@@ -323,9 +323,26 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         let Some((kind, strength)) = label_of(&label_texts[i]) else {
             continue;
         };
-        if is_table_header(l.text) || (kind == LabelKind::Total && row_is_header(&lines, i)) {
+        if is_table_header(l.text)
+            || crate::labels::is_total_column_heading(&label_texts[i])
+            || (kind == LabelKind::Total && row_is_header(&lines, i))
+        {
             continue;
         }
+        // Two label columns on one row ("Exclusief BTW € 593,36 … Subtotaal € 717,97"): a
+        // label's amount lies before the next label.
+        let next_label_x = lines
+            .iter()
+            .enumerate()
+            .filter(|(j, o)| {
+                *j != i
+                    && o.page == l.page
+                    && v_overlap(&o.bbox, &l.bbox) >= 0.5
+                    && o.bbox[0] > l.bbox[2]
+                    && label_of(&label_texts[*j]).is_some()
+            })
+            .map(|(_, o)| o.bbox[0])
+            .fold(f32::INFINITY, f32::min);
         let same_row = lines
             .iter()
             .enumerate()
@@ -334,7 +351,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
                     && (*j == i || (v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[0] >= l.bbox[0]))
             })
             .flat_map(|(j, _)| money[j].iter())
-            .filter(|m| m.bbox[0] >= l.bbox[0])
+            .filter(|m| m.bbox[0] >= l.bbox[0] && m.bbox[0] < next_label_x)
             .max_by(|a, b| a.bbox[2].total_cmp(&b.bbox[2]))
             .cloned();
         // A skewed photo: the value right of the label sits a little higher or lower.
@@ -498,8 +515,13 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         .iter()
         .filter(|s| has_deduction || total_value.is_none_or(|t| s.money.value <= t))
         .map(|s| {
+            // Equal to the total only where no tax is charged.
+            let untaxed = taxes.iter().all(|t| t.money.value == Decimal::ZERO);
             let fits = total_value.is_some_and(|g| {
-                s.money.value == g || taxes.iter().any(|t| s.money.value + t.money.value == g)
+                (untaxed && s.money.value == g)
+                    || taxes.iter().any(|t| {
+                        t.money.value > Decimal::ZERO && s.money.value + t.money.value == g
+                    })
             });
             let score = s.strength + 0.1 * lines[s.label_line].y_rel + 0.5 * fits as u8 as f32;
             (score, s)
@@ -571,6 +593,36 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
             None => Some((t.clone(), 0.3)),
         };
         inferred_subtotal = found;
+    }
+    // Two totals, the lower one larger by an amount printed between them ("Totale 442,00",
+    // "53,00", "Totale EURO 495,00"): the first is the subtotal.
+    if raw.subtotal.is_none()
+        && let Some((_, chosen)) = total
+    {
+        let (page, y) = (
+            lines[chosen.label_line].page,
+            lines[chosen.label_line].bbox[1],
+        );
+        let earlier = totals.iter().filter(|c| {
+            let l = &lines[c.label_line];
+            l.page == page && l.bbox[1] < y && c.money.value < chosen.money.value
+        });
+        for c in earlier {
+            let yc = |b: &BBox| (b[1] + b[3]) / 2.0;
+            let (top, bottom) = (yc(&c.money.bbox), yc(&chosen.money.bbox));
+            let step = chosen.money.value - c.money.value;
+            let rounding: Vec<usize> = of_kind(LabelKind::Rounding).map(|r| r.money.line).collect();
+            let between = money.iter().flatten().any(|m| {
+                lines[m.line].page == page
+                    && !rounding.contains(&m.line)
+                    && yc(&m.bbox) > top
+                    && yc(&m.bbox) < bottom
+                    && m.value == step
+            });
+            if between {
+                inferred_subtotal = Some((c.money.clone(), 0.5));
+            }
+        }
     }
 
     // Currency from symbols and codes anywhere, else the locale default.
@@ -1182,6 +1234,43 @@ mod tests {
         ]);
         let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
         assert_eq!(out.merchant.value.as_deref(), Some("Tip Top Meats"));
+    }
+
+    #[test]
+    fn two_label_columns_on_a_row_and_total_column_headings() {
+        let doc = page(&[
+            &[(20.0, "Coolblue B.V.")],
+            &[(20.0, "Omschrijving"), (300.0, "Price Subtotal")],
+            &[(20.0, "Laptop"), (300.0, "593,36")],
+            &[
+                (20.0, "Exclusief BTW"),
+                (160.0, "€ 593,36"),
+                (300.0, "Subtotaal"),
+                (450.0, "€ 717,97"),
+            ],
+            &[(20.0, "BTW 21%"), (160.0, "€ 124,61")],
+            &[(300.0, "Totaal"), (450.0, "€ 717,97")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.subtotal.value.as_deref(), Some("593.36"));
+        assert_eq!(out.tax_amount.value.as_deref(), Some("124.61"));
+        assert_eq!(out.total.value.as_deref(), Some("717.97"));
+    }
+
+    #[test]
+    fn an_earlier_total_raised_by_a_printed_amount_is_the_subtotal() {
+        let doc = page(&[
+            &[(100.0, "RISTORANTE CIAO BELLA")],
+            &[(20.0, "Pesce del giorno"), (450.0, "300,00")],
+            &[(20.0, "Vino"), (450.0, "142,00")],
+            &[(20.0, "Totale"), (450.0, "442,00")],
+            &[(450.0, "53,00")],
+            &[(20.0, "Totale EURO"), (450.0, "495,00")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("495.00"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("442.00"));
+        assert!(out.subtotal.confidence <= 0.5);
     }
 
     #[test]
