@@ -323,6 +323,11 @@ const TOTAL_STRONG: &[&str] = &[
     "MONTANT",
     "TOTAL TTC",
     "TO PAY",
+    "NET AMT",
+    "NETT AMT",
+    "NETT AMOUNT",
+    "AMT DUE",
+    "AMT PAID",
 ];
 const TOTAL_WEAK: &[&str] = &[
     "TOTAL", "TOTL", "TTL", "TOTAI", "TOT", "TOTAAL", "SUM", "DUE",
@@ -374,7 +379,18 @@ pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
     }
     // `PAY` alone is what the customer handed over; `PAY THIS AMOUNT`, `TO PAY` are the total.
     let paid = any(&n, NOT_TOTAL) || (any(&n, &["PAY"]) && !totalish && !any(&n, &["TO PAY"]));
-    if paid && !any(&n, &["BALANCE DUE", "AMOUNT PAID", "TOTAL PAID", "TO PAY"]) {
+    if paid
+        && !any(
+            &n,
+            &[
+                "BALANCE DUE",
+                "AMOUNT PAID",
+                "AMT PAID",
+                "TOTAL PAID",
+                "TO PAY",
+            ],
+        )
+    {
         return Some((LabelKind::NotTotal, 0.9));
     }
     if any(&n, SERVICE) {
@@ -789,6 +805,9 @@ mod tests {
             ("Somme", Some(LabelKind::Total)),
             ("Grand Tota1", Some(LabelKind::Total)),
             ("Due", Some(LabelKind::Total)),
+            ("Net Amt :", Some(LabelKind::Total)),
+            ("AMT PAID incL GST:", Some(LabelKind::Total)),
+            ("Net Amount", Some(LabelKind::Subtotal)),
             ("PAY THIS AMOUNT:", Some(LabelKind::Total)),
             ("To pay SGD", Some(LabelKind::Total)),
             ("Pay", Some(LabelKind::NotTotal)),

@@ -298,19 +298,34 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         .collect();
     // A document that prints its amounts with two decimals does not also print money as
     // `2.619` or `148,000`: those are prices per unit, quantities or another currency.
+    // Nor, with a known decimal mark, does it print three decimals with that mark (`10.889`
+    // gallons beside `$37.01`).
+    let mark = |m: &Money| {
+        let core = m.raw.trim_end_matches(|c: char| !c.is_ascii_digit());
+        core.len()
+            .checked_sub(3)
+            .and_then(|i| core.get(i..))
+            .and_then(|t| t.chars().next())
+            .filter(|c| matches!(c, '.' | ','))
+    };
+    let marks: Vec<char> = money.iter().flatten().filter_map(mark).collect();
+    let dot_decimal = marks.contains(&'.') && !marks.contains(&',');
+    let comma_decimal = marks.contains(&',') && !marks.contains(&'.');
     let two_decimal = money
         .iter()
         .flatten()
         .filter(|m| !single_group(&m.raw))
         .count();
-    let money: Vec<Vec<Money>> = if two_decimal >= 3 {
-        money
-            .into_iter()
-            .map(|ms| ms.into_iter().filter(|m| !single_group(&m.raw)).collect())
-            .collect()
-    } else {
-        money
+    let not_money = |m: &Money| {
+        single_group(&m.raw)
+            && (two_decimal >= 3
+                || (dot_decimal && m.raw.contains('.'))
+                || (comma_decimal && m.raw.contains(',')))
     };
+    let money: Vec<Vec<Money>> = money
+        .into_iter()
+        .map(|ms| ms.into_iter().filter(|m| !not_money(m)).collect())
+        .collect();
     let label_texts: Vec<String> = lines
         .iter()
         .enumerate()

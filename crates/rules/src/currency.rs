@@ -167,7 +167,12 @@ pub fn leading_currency(s: &str, hints: &LocaleHints) -> Option<(&'static str, f
         if let Some(rest) = s.strip_prefix(sym) {
             // Letter symbols must not run on into a word ("Rsvp", "krone" is fine as a word).
             let letter_sym = sym.chars().all(char::is_alphabetic);
-            if letter_sym && rest.chars().next().is_some_and(char::is_alphabetic) {
+            // ... unless the letter is a digit misread before more digits ("RMI11.90").
+            let mut after = rest.chars();
+            let misread_digit = matches!(after.next(), Some('I' | 'l' | 'O' | 'o'))
+                && after.next().is_some_and(|c| c.is_ascii_digit() || c == '.');
+            if letter_sym && rest.chars().next().is_some_and(char::is_alphabetic) && !misread_digit
+            {
                 continue;
             }
             let resolved = match code {
