@@ -246,6 +246,7 @@ const TAX: &[&str] = &[
     "HST",
     "PST",
     "QST",
+    "PB 1",
 ];
 /// Phrases with a tax word that are not tax amounts.
 const TAX_NOT: &[&str] = &[
@@ -812,6 +813,7 @@ mod tests {
             ("To pay SGD", Some(LabelKind::Total)),
             ("Pay", Some(LabelKind::NotTotal)),
             ("TAX1", Some(LabelKind::Tax)),
+            ("10X PB1", Some(LabelKind::Tax)),
             ("15.00% HST:", Some(LabelKind::Tax)),
             ("TAXABLE2", Some(LabelKind::Subtotal)),
             ("TAX INVOICE", None),

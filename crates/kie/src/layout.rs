@@ -894,6 +894,8 @@ fn infer_country(text: &str) -> Option<&'static str> {
         "MELAKA",
         "KEDAH",
     ]);
+    // PB1 (the Indonesian restaurant tax) and NPWP (tax id) count twice: no other country
+    // prints them.
     let id = count(&[
         "JAKARTA",
         "TUNAI",
@@ -905,9 +907,11 @@ fn infer_country(text: &str) -> Option<&'static str> {
         "SURABAYA",
         "JL",
         "PPN",
-        "PB1",
+        "PB 1",
         "INDONESIA",
-    ]);
+        "BCA",
+        "GOPAY",
+    ]) + count(&["PB 1", "NPWP"]);
     let sg = count(&["SINGAPORE", "PTE LTD", "PTE"]);
     match (my, id, sg) {
         (m, i, s) if m >= 1 && m > i && m > s => Some("MY"),
