@@ -1016,6 +1016,14 @@ fn trade_words(text: &str) -> Option<usize> {
     )
 }
 
+/// A line that only introduces the owning company ("Owned By :", "A member of").
+fn owner_label(text: &str) -> bool {
+    matches!(
+        crate::labels::norm(text).as_str(),
+        "OWNED BY" | "OWN BY" | "OPERATED BY" | "MANAGED BY" | "A MEMBER OF" | "MEMBER OF"
+    )
+}
+
 /// The sender line printed above an invoice's address window, "Name - Street 1 - 12345 City":
 /// the name.
 fn sender_name(text: &str) -> Option<&str> {
@@ -1062,6 +1070,11 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
             score += 0.8;
         }
         score += 0.4 * ((height(&l.bbox) / med_h - 1.0).clamp(0.0, 1.5));
+        // The owner printed under an "Owned by" line is not the business the customer dealt
+        // with: the trading name is.
+        if above(lines, i).is_some_and(|(_, a)| owner_label(a.text)) {
+            score -= 1.0;
+        }
         // A name with its trade ("Waterleaf Restaurant"); the trade alone is no name.
         if trade_words(text).is_some_and(|others| others > 0) && !text.starts_with('(') {
             score += 0.3;
@@ -1290,6 +1303,22 @@ mod tests {
         assert_eq!(out.total.value.as_deref(), Some("495.00"));
         assert_eq!(out.subtotal.value.as_deref(), Some("442.00"));
         assert!(out.subtotal.confidence <= 0.5);
+    }
+
+    #[test]
+    fn the_trading_name_not_the_owner() {
+        let doc = page(&[
+            &[(100.0, "CORNER STATIONERY SHOP")],
+            &[(60.0, "NO. 31G, JALAN SETIA INDAH")],
+            &[(60.0, "Owned By :")],
+            &[(60.0, "CORNER SUPPLY SDN BHD (1135772-K)")],
+            &[(20.0, "Total"), (450.0, "9.50")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(
+            out.merchant.value.as_deref(),
+            Some("CORNER STATIONERY SHOP")
+        );
     }
 
     #[test]
