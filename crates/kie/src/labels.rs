@@ -176,7 +176,6 @@ const SERVICE: &[&str] = &[
     "SERVICE CHG",
     "SVC CHG",
     "SVC",
-    "SERVICE",
     "TIP",
     "GRATUITY",
     "TRINKGELD",
@@ -394,7 +393,13 @@ pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
     {
         return Some((LabelKind::NotTotal, 0.9));
     }
-    if any(&n, SERVICE) {
+    // "Service", "5.5% Service": the word alone; "AWS Service Charges", "SERVICE PUMP" are
+    // items or headings.
+    let bare_service = n
+        .split(' ')
+        .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+        .eq(["SERVICE"]);
+    if any(&n, SERVICE) || bare_service {
         return Some((LabelKind::Service, 0.7));
     }
     if any(&n, TOTAL_STRONG) {
@@ -813,6 +818,9 @@ mod tests {
             ("To pay SGD", Some(LabelKind::Total)),
             ("Pay", Some(LabelKind::NotTotal)),
             ("TAX1", Some(LabelKind::Tax)),
+            ("5.5% Service", Some(LabelKind::Service)),
+            ("Service Charge 10%", Some(LabelKind::Service)),
+            ("SERVICE PUMP# 04", None),
             ("10X PB1", Some(LabelKind::Tax)),
             ("15.00% HST:", Some(LabelKind::Tax)),
             ("TAXABLE2", Some(LabelKind::Subtotal)),
