@@ -65,6 +65,11 @@ pub struct OcrEngineArgs {
     #[arg(long, env = "OMP_NUM_THREADS", default_value_t = 0)]
     pub threads: usize,
 
+    /// Recognition batches run at once, each with its share of the threads (0: one lane per
+    /// four threads, at most four).
+    #[arg(long, env = "OCR_REC_LANES", default_value_t = 0)]
+    pub rec_lanes: usize,
+
     /// Images (and rendered pages) with more pixels are refused.
     #[arg(long, env = "MAX_PIXELS", default_value_t = ocr_core::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
@@ -107,6 +112,7 @@ impl OcrEngineArgs {
             self.cls
         };
         cfg.intra_threads = self.threads;
+        cfg.rec.lanes = self.rec_lanes;
         cfg.max_pixels = self.max_pixels;
         Ok(cfg)
     }

@@ -14,6 +14,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut preset = ModelPreset::V4;
     let mut threads = 2;
     let mut reps = 2;
+    let mut lanes = 0;
+    let mut rec_batch = None;
+    let mut rec_spread = None;
     let mut out = None;
     let mut cls = None;
     let mut images = Vec::new();
@@ -24,6 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--model" => preset = value()?.parse()?,
             "--threads" => threads = value()?.parse()?,
             "--reps" => reps = value()?.parse()?,
+            "--lanes" => lanes = value()?.parse()?,
+            "--rec-batch" => rec_batch = Some(value()?.parse()?),
+            "--rec-spread" => rec_spread = Some(value()?.parse()?),
             "--out" => out = Some(value()?),
             "--cls" => {
                 cls = Some(match value()?.as_str() {
@@ -38,6 +44,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = out.ok_or("--out is required")?;
     let mut cfg = OcrConfig::preset(preset);
     cfg.intra_threads = threads;
+    cfg.rec.lanes = lanes;
+    if let Some(b) = rec_batch {
+        cfg.rec.batch_size = b;
+    }
+    if let Some(s) = rec_spread {
+        cfg.rec.max_width_spread = s;
+    }
     if let Some(mode) = cls {
         cfg.cls.mode = mode;
     }
@@ -50,19 +63,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut latency = vec![Vec::new(); data.len()];
     let mut model = vec![Vec::new(); data.len()];
+    let mut stages = vec![Vec::new(); data.len()];
     for _ in 0..reps {
         for (i, b) in data.iter().enumerate() {
             let t = Instant::now();
             let page = engine.recognize_bytes(b)?;
             latency[i].push(t.elapsed().as_secs_f64() * 1e3);
             model[i].push(page.timings.model_ms);
+            stages[i].push([
+                page.timings.det_ms,
+                page.timings.cls_ms,
+                page.timings.rec_ms,
+            ]);
         }
     }
+    // Per stage: the sum over images of each image's median stage time.
+    let stage_ms: serde_json::Map<String, serde_json::Value> = ["det", "cls", "rec"]
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let total: f64 = stages
+                .iter()
+                .map(|runs| median(&runs.iter().map(|r| r[k]).collect::<Vec<_>>()))
+                .sum();
+            (name.to_string(), serde_json::json!(total))
+        })
+        .collect();
     let result = serde_json::json!({
         "engine": format!("ocrlty {}", preset.name()),
         "latency_ms": latency.iter().map(|v| median(v)).collect::<Vec<_>>(),
         "model_ms": model.iter().map(|v| median(v)).collect::<Vec<_>>(),
         "load_ms": load_ms,
+        "stage_ms": stage_ms,
         "peak_rss_mb": peak_rss_mb(),
     });
     std::fs::write(out, result.to_string())?;

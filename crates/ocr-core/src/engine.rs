@@ -23,6 +23,8 @@ pub struct EngineInfo {
     pub execution_provider: &'static str,
     pub intra_threads: usize,
     pub pool_size: usize,
+    /// Recognition batches run at once (`rec.lanes`, resolved).
+    pub rec_lanes: usize,
     pub dictionary_size: usize,
     pub cls_mode: ClsMode,
 }
@@ -38,6 +40,9 @@ pub struct OcrEngine {
     cfg: OcrConfig,
     info: EngineInfo,
 }
+
+/// The lines one rec batch kept, by candidate index, and its seconds inside ONNX Runtime.
+type BatchLines = (Vec<(usize, Line)>, f64);
 
 /// A text box on its way through the pipeline, in working-image coordinates.
 struct Candidate {
@@ -61,7 +66,23 @@ impl OcrEngine {
             device: cfg.device,
         };
         let det = SessionPool::load(Stage::Det, &cfg.models.det, cfg.pool_size, opts)?;
-        let rec = SessionPool::load(Stage::Rec, &cfg.models.rec, cfg.pool_size, opts)?;
+        let threads = match cfg.intra_threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let lanes = match cfg.rec.lanes {
+            0 => (threads / 4).clamp(1, 4),
+            n => n,
+        };
+        let rec_opts = SessionOptions {
+            intra_threads: if lanes > 1 {
+                (threads / lanes).max(1)
+            } else {
+                cfg.intra_threads
+            },
+            ..opts
+        };
+        let rec = SessionPool::load(Stage::Rec, &cfg.models.rec, cfg.pool_size * lanes, rec_opts)?;
         let cls = match (&cfg.models.cls, cfg.cls.mode) {
             (Some(path), ClsMode::Page | ClsMode::Line) => {
                 Some(SessionPool::load(Stage::Cls, path, cfg.pool_size, opts)?)
@@ -111,6 +132,7 @@ impl OcrEngine {
             execution_provider: cfg.device.provider_name(),
             intra_threads: cfg.intra_threads,
             pool_size: cfg.pool_size,
+            rec_lanes: lanes,
             dictionary_size: decoder.num_classes().saturating_sub(1),
             cls_mode: cfg.cls.mode,
         };
@@ -119,6 +141,7 @@ impl OcrEngine {
             provider = info.execution_provider,
             threads = info.intra_threads,
             pool = info.pool_size,
+            rec_lanes = info.rec_lanes,
             "OCR engine ready"
         );
         Ok(Self {
@@ -239,78 +262,71 @@ impl OcrEngine {
         }
         timings.cls_ms = t.elapsed().as_secs_f64() * 1e3;
 
-        // Recognition, in batches of similar width.
+        // Recognition, in batches of similar width, spread over the rec lanes.
         let t = Instant::now();
-        let h = self.cfg.rec.height;
         let mut order: Vec<usize> = (0..cands.len()).collect();
         order.sort_by_key(|&i| cands[i].rec_width);
         let widths: Vec<u32> = order.iter().map(|&i| cands[i].rec_width).collect();
-        let mut lines: Vec<Option<Line>> = vec![None; cands.len()];
-        for range in plan_batches(
+        let batches = plan_batches(
             &widths,
             self.cfg.rec.batch_size,
             self.cfg.rec.max_width_spread,
-        ) {
-            let idx = &order[range.clone()];
-            let crops: Vec<LineCrop> = idx
-                .iter()
-                .map(|&i| crop(work, &cands[i], cands[i].rec_width, h))
-                .collect::<Result<_>>()?;
-            let batch_w =
-                (widths[range.end - 1] + self.cfg.rec.right_pad).max(self.cfg.rec.min_width);
-            let refs: Vec<&RgbImage> = crops.iter().map(|c| &c.image).collect();
-            let (tensor, shape) = batch_tensor(&refs, h, batch_w);
-            let n = idx.len();
-            let (decoded, secs) = self.rec.run(shape, &tensor, |s, data| {
-                let (steps, classes) = match s {
-                    [b, t, c] if *b as usize == n => (*t as usize, *c as usize),
-                    _ => {
-                        return Err(OcrError::BadOutput {
-                            stage: Stage::Rec,
-                            message: format!("expected [{n}, T, C], got {s:?}"),
-                        });
-                    }
-                };
-                data.chunks_exact(steps * classes)
-                    .map(|row| self.decoder.decode(row, steps))
-                    .collect::<Result<Vec<_>>>()
-            })?;
-            timings.model_ms += secs * 1e3;
-            for ((&i, crop), d) in idx.iter().zip(&crops).zip(decoded) {
-                let confidence = d.confidence();
-                let text = d.text();
-                if text.trim().is_empty() || confidence < self.cfg.rec.min_score {
-                    continue;
+        );
+        let scale = (sx, sy, orig_w, orig_h);
+        let mut lines: Vec<Option<Line>> = vec![None; cands.len()];
+        let lanes = self.info.rec_lanes.clamp(1, batches.len().max(1));
+        if lanes == 1 {
+            for range in &batches {
+                let (found, secs) = self.rec_batch(work, &cands, &order[range.clone()], scale)?;
+                timings.model_ms += secs * 1e3;
+                for (i, line) in found {
+                    lines[i] = Some(line);
                 }
-                let to_orig = |x: f64, y: f64| {
-                    let (px, py) = crop.page_point(x, y);
-                    Point::new(px as f32 * sx, py as f32 * sy)
-                };
-                let words = word_spans(&d, batch_w, cands[i].rec_width, self.cfg.rec.word_gap)
-                    .into_iter()
-                    .map(|w| {
-                        let (x0, x1, hh) = (f64::from(w.x0), f64::from(w.x1), f64::from(h));
-                        let corners = [
-                            to_orig(x0, 0.0),
-                            to_orig(x1, 0.0),
-                            to_orig(x1, hh),
-                            to_orig(x0, hh),
-                        ];
-                        Word {
-                            text: w.text,
-                            bbox: clamp_bbox(BBox::around(&corners), orig_w, orig_h),
-                            confidence: w.prob,
-                        }
+            }
+        } else {
+            // Each lane takes the next batch (widest first, so the lanes end together) and
+            // runs it on a session of its own; the model time counted is the busiest lane's.
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let by_cost: Vec<&std::ops::Range<usize>> = batches.iter().rev().collect();
+            let results: Vec<Result<BatchLines>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..lanes)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut found = Vec::new();
+                            let mut secs = 0.0;
+                            loop {
+                                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some(range) = by_cost.get(k) else { break };
+                                let (f, s) =
+                                    self.rec_batch(work, &cands, &order[(*range).clone()], scale)?;
+                                found.extend(f);
+                                secs += s;
+                            }
+                            Ok((found, secs))
+                        })
                     })
                     .collect();
-                let quad = cands[i].quad.map(|p| Point::new(p.x * sx, p.y * sy));
-                lines[i] = Some(Line {
-                    text,
-                    confidence,
-                    quad,
-                    words,
-                });
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(OcrError::BadOutput {
+                                stage: Stage::Rec,
+                                message: "a recognition lane panicked".into(),
+                            })
+                        })
+                    })
+                    .collect()
+            });
+            let mut busiest: f64 = 0.0;
+            for r in results {
+                let (found, secs) = r?;
+                busiest = busiest.max(secs);
+                for (i, line) in found {
+                    lines[i] = Some(line);
+                }
             }
+            timings.model_ms += busiest * 1e3;
         }
         timings.rec_ms = t.elapsed().as_secs_f64() * 1e3;
         timings.total_ms = t_start.elapsed().as_secs_f64() * 1e3;
@@ -321,6 +337,81 @@ impl OcrEngine {
             rotated_180: rotated,
             timings,
         })
+    }
+
+    /// Crops, recognises and decodes one batch of candidates (`idx`, ascending width). Returns
+    /// the lines kept, by candidate index, and the seconds spent inside ONNX Runtime.
+    fn rec_batch(
+        &self,
+        work: &RgbImage,
+        cands: &[Candidate],
+        idx: &[usize],
+        (sx, sy, orig_w, orig_h): (f32, f32, u32, u32),
+    ) -> Result<BatchLines> {
+        let h = self.cfg.rec.height;
+        let crops: Vec<LineCrop> = idx
+            .iter()
+            .map(|&i| crop(work, &cands[i], cands[i].rec_width, h))
+            .collect::<Result<_>>()?;
+        let widest = idx.iter().map(|&i| cands[i].rec_width).max().unwrap_or(0);
+        let batch_w = (widest + self.cfg.rec.right_pad).max(self.cfg.rec.min_width);
+        let refs: Vec<&RgbImage> = crops.iter().map(|c| &c.image).collect();
+        let (tensor, shape) = batch_tensor(&refs, h, batch_w);
+        let n = idx.len();
+        let (decoded, secs) = self.rec.run(shape, &tensor, |s, data| {
+            let (steps, classes) = match s {
+                [b, t, c] if *b as usize == n => (*t as usize, *c as usize),
+                _ => {
+                    return Err(OcrError::BadOutput {
+                        stage: Stage::Rec,
+                        message: format!("expected [{n}, T, C], got {s:?}"),
+                    });
+                }
+            };
+            data.chunks_exact(steps * classes)
+                .map(|row| self.decoder.decode(row, steps))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut out = Vec::with_capacity(n);
+        for ((&i, crop), d) in idx.iter().zip(&crops).zip(decoded) {
+            let confidence = d.confidence();
+            let text = d.text();
+            if text.trim().is_empty() || confidence < self.cfg.rec.min_score {
+                continue;
+            }
+            let to_orig = |x: f64, y: f64| {
+                let (px, py) = crop.page_point(x, y);
+                Point::new(px as f32 * sx, py as f32 * sy)
+            };
+            let words = word_spans(&d, batch_w, cands[i].rec_width, self.cfg.rec.word_gap)
+                .into_iter()
+                .map(|w| {
+                    let (x0, x1, hh) = (f64::from(w.x0), f64::from(w.x1), f64::from(h));
+                    let corners = [
+                        to_orig(x0, 0.0),
+                        to_orig(x1, 0.0),
+                        to_orig(x1, hh),
+                        to_orig(x0, hh),
+                    ];
+                    Word {
+                        text: w.text,
+                        bbox: clamp_bbox(BBox::around(&corners), orig_w, orig_h),
+                        confidence: w.prob,
+                    }
+                })
+                .collect();
+            let quad = cands[i].quad.map(|p| Point::new(p.x * sx, p.y * sy));
+            out.push((
+                i,
+                Line {
+                    text,
+                    confidence,
+                    quad,
+                    words,
+                },
+            ));
+        }
+        Ok((out, secs))
     }
 
     /// Runs the classifier over the chosen candidates; returns an "upside down" vote for each.

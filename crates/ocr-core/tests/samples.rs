@@ -51,6 +51,32 @@ fn v6_reads_the_sample_receipt() {
 }
 
 #[test]
+fn rec_lanes_read_what_one_lane_reads() {
+    let bytes =
+        std::fs::read(common::root().join("samples/receipt-kedai-runcit.png")).expect("sample");
+    let read = |lanes: usize| {
+        let mut cfg = OcrConfig::with_models(ModelPreset::V4.files(&common::model_dir()));
+        cfg.intra_threads = 2;
+        cfg.rec.lanes = lanes;
+        cfg.rec.batch_size = 2;
+        let engine = OcrEngine::new(cfg).expect("engine starts");
+        assert_eq!(engine.info().rec_lanes, lanes);
+        let page = engine.recognize_bytes(&bytes).expect("recognised");
+        page.lines
+            .iter()
+            .map(|l| (l.text.clone(), l.quad, l.words.len()))
+            .collect::<Vec<_>>()
+    };
+    let one = read(1);
+    assert!(one.len() > 5);
+    assert_eq!(
+        read(3),
+        one,
+        "same lines, same order, whichever lane read them"
+    );
+}
+
+#[test]
 fn v4_reads_the_sample_receipt() {
     let lines = sample_text(&engine(ModelPreset::V4));
     for needle in ["TOTAL", "65.50"] {
