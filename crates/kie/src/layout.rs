@@ -366,9 +366,18 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
                     && (*j == i || (v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[0] >= l.bbox[0]))
             })
             .flat_map(|(j, _)| money[j].iter())
-            .filter(|m| m.bbox[0] >= l.bbox[0] && m.bbox[0] < next_label_x)
-            .max_by(|a, b| a.bbox[2].total_cmp(&b.bbox[2]))
-            .cloned();
+            .filter(|m| m.bbox[0] >= l.bbox[0] && m.bbox[0] < next_label_x);
+        // The rightmost column; two amounts of that column both touching a skewed row: the
+        // one more level with the label.
+        let rightmost = same_row
+            .clone()
+            .max_by(|a, b| a.bbox[2].total_cmp(&b.bbox[2]));
+        let same_row = rightmost.and_then(|r| {
+            same_row
+                .filter(|m| m.bbox[0] < r.bbox[2] && m.bbox[2] > r.bbox[0])
+                .max_by(|a, b| v_overlap(&a.bbox, &l.bbox).total_cmp(&v_overlap(&b.bbox, &l.bbox)))
+                .cloned()
+        });
         // A skewed photo: the value right of the label sits a little higher or lower.
         let near_row = || {
             let h = height(&l.bbox);
