@@ -1315,6 +1315,34 @@ mod tests {
     }
 
     #[test]
+    fn of_two_amounts_touching_a_skewed_row_the_level_one() {
+        let w = |text: &str, x: f32, y: f32, h: f32| DocWord {
+            text: text.into(),
+            bbox: [x, y, x + 10.0 * text.chars().count() as f32, y + h],
+            conf: 0.98,
+        };
+        // The taller value column sits 10 px above the labels: each label row touches two
+        // amounts of it, and the rightmost of them is not the label's.
+        let words = vec![
+            w("CORNER", 100.0, 20.0, 20.0),
+            w("CAFE", 170.0, 20.0, 20.0),
+            w("Subtotal", 20.0, 100.0, 20.0),
+            w("9.70", 450.0, 90.0, 24.0),
+            w("Tax", 20.0, 120.0, 20.0),
+            w("0.60", 451.0, 110.0, 24.0),
+            w("Total", 20.0, 140.0, 20.0),
+            w("10.30", 450.0, 130.0, 24.0),
+        ];
+        let doc = OcrDocument {
+            pages: vec![DocPage::from_words(0, 600, 200, PageSource::Ocr, words)],
+        };
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.tax_amount.value.as_deref(), Some("0.60"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("9.70"));
+        assert_eq!(out.total.value.as_deref(), Some("10.30"));
+    }
+
+    #[test]
     fn the_trading_name_not_the_owner() {
         let doc = page(&[
             &[(100.0, "CORNER STATIONERY SHOP")],
