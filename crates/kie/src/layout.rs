@@ -552,6 +552,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         })
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, s)| s.clone());
+    let sub_money = subtotal.as_ref().map(|s| s.money.clone());
     if let Some(s) = subtotal {
         raw.subtotal = Some(FieldInput::new(s.money.raw.clone(), 0.6 + 0.3 * s.strength));
         evidence.push((FieldName::Subtotal, ev(&s.money)));
@@ -574,6 +575,35 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         })
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, t)| t.clone());
+    // No tax line, but exactly one unlabelled amount between the subtotal and the total that
+    // closes the sum ("Sales: 1.16", its label cut short): the tax, as an inference added after
+    // the rules like the inferred subtotal, so that it never confirms the total.
+    let mut inferred_tax: Option<Money> = None;
+    if tax.is_none()
+        && let (Some(sm), Some(tm)) = (&sub_money, &total_money)
+        && lines[sm.line].page == lines[tm.line].page
+    {
+        let yc = |b: &BBox| (b[1] + b[3]) / 2.0;
+        let closing: Vec<&Money> = money
+            .iter()
+            .flatten()
+            .filter(|m| {
+                lines[m.line].page == lines[tm.line].page
+                    && yc(&m.bbox) > yc(&sm.bbox)
+                    && yc(&m.bbox) < yc(&tm.bbox)
+                    && m.value > Decimal::ZERO
+                    && sm.value + m.value == tm.value
+                    && !lines.iter().enumerate().any(|(j, o)| {
+                        o.page == lines[m.line].page
+                            && (j == m.line || v_overlap(&o.bbox, &m.bbox) >= 0.5)
+                            && label_of(&label_texts[j]).is_some()
+                    })
+            })
+            .collect();
+        if let [m] = closing.as_slice() {
+            inferred_tax = Some((*m).clone());
+        }
+    }
     if let Some(t) = tax {
         raw.tax_amount = Some(FieldInput::new(
             t.money.raw.clone(),
@@ -741,6 +771,20 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         if n.value.is_some() {
             out.subtotal = n.into();
             evidence.push((FieldName::Subtotal, ev(&m)));
+        }
+    }
+    if let Some(m) = inferred_tax
+        && out.tax_amount.value.is_none()
+    {
+        let alone = RawFields {
+            tax_amount: Some(FieldInput::new(m.raw.clone(), 0.45)),
+            currency: raw.currency.clone(),
+            ..RawFields::default()
+        };
+        let n = rules::normalize(&alone, &opts.rules).tax_amount;
+        if n.value.is_some() {
+            out.tax_amount = n.into();
+            evidence.push((FieldName::TaxAmount, ev(&m)));
         }
     }
     for (name, e) in evidence {
@@ -1340,6 +1384,36 @@ mod tests {
         assert_eq!(out.tax_amount.value.as_deref(), Some("0.60"));
         assert_eq!(out.subtotal.value.as_deref(), Some("9.70"));
         assert_eq!(out.total.value.as_deref(), Some("10.30"));
+    }
+
+    #[test]
+    fn an_unlabelled_amount_closing_the_sum_is_the_tax_at_low_confidence() {
+        let rows = |middle: &'static str| {
+            page(&[
+                &[(100.0, "Transmetropolitan")],
+                &[(20.0, "1 Veg Med"), (450.0, "14.85")],
+                &[(20.0, "Diet Coke"), (450.0, "1.75")],
+                &[(300.0, "SubTotal:"), (450.0, "16.60")],
+                &[(300.0, middle), (450.0, "1.16")],
+                &[(300.0, "Total:"), (450.0, "17.76")],
+            ])
+        };
+        let out = LayoutBackend
+            .extract(&rows("Sales:"), &opts())
+            .expect("extracts");
+        assert_eq!(out.tax_amount.value.as_deref(), Some("1.16"));
+        assert!(out.tax_amount.confidence <= 0.45);
+        // The same receipt with its tax labelled: the sum confirms the total; inferred, it
+        // must not.
+        let labelled = LayoutBackend
+            .extract(&rows("Sales Tax:"), &opts())
+            .expect("extracts");
+        assert!(out.total.confidence < labelled.total.confidence);
+        // An amount with a label of its own is not taken for the tax.
+        let service = LayoutBackend
+            .extract(&rows("Gratuity"), &opts())
+            .expect("extracts");
+        assert_eq!(service.tax_amount.value, None);
     }
 
     #[test]
