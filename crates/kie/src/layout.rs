@@ -511,9 +511,10 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         Some((score, c)) => {
             let conf = (0.55 + 0.25 * c.strength + 0.1 * score.min(2.0)).min(0.97)
                 * lines[c.money.line].conf.max(0.5);
-            raw.total = Some(FieldInput::new(c.money.raw.clone(), conf));
-            evidence.push((FieldName::Total, ev(&c.money)));
-            Some(c.money.clone())
+            let chosen = after_rounding(c, &lines, &money, &labelled).unwrap_or(&c.money);
+            raw.total = Some(FieldInput::new(chosen.raw.clone(), conf));
+            evidence.push((FieldName::Total, ev(chosen)));
+            Some(chosen.clone())
         }
         None => {
             // No labelled total: the largest amount not on a cash/change row, as a guess.
@@ -799,6 +800,38 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         }
     }
     out
+}
+
+/// The amount payable after a rounding line printed below the chosen total ("Total Incl GST
+/// 65.72", "Rounding Adj -0.02", "TOTAL: 65.70"): the first amount at or below the rounding
+/// row within five minor units of the total. `None` when nothing was rounded.
+fn after_rounding<'m>(
+    total: &Labelled,
+    lines: &[Line<'_>],
+    money: &'m [Vec<Money>],
+    labelled: &[Labelled],
+) -> Option<&'m Money> {
+    let tl = &lines[total.label_line];
+    let step = Decimal::new(5, 2);
+    let yc = |b: &BBox| (b[1] + b[3]) / 2.0;
+    labelled
+        .iter()
+        .filter(|r| r.kind == LabelKind::Rounding)
+        .map(|r| &lines[r.label_line])
+        .filter(|rl| rl.page == tl.page && rl.bbox[1] > tl.bbox[3] - 0.3 * height(&tl.bbox))
+        .find_map(|rl| {
+            money
+                .iter()
+                .flatten()
+                .filter(|m| {
+                    lines[m.line].page == rl.page
+                        && yc(&m.bbox) >= rl.bbox[1]
+                        && m.value > Decimal::ZERO
+                        && m.value != total.money.value
+                        && (m.value - total.money.value).abs() <= step
+                })
+                .min_by(|a, b| a.bbox[1].total_cmp(&b.bbox[1]))
+        })
 }
 
 /// Two labels of a stacked label column claiming the same amount (a skewed photo shifts the
@@ -1414,6 +1447,32 @@ mod tests {
             .extract(&rows("Gratuity"), &opts())
             .expect("extracts");
         assert_eq!(service.tax_amount.value, None);
+    }
+
+    #[test]
+    fn the_total_is_the_amount_payable_after_rounding() {
+        let doc = page(&[
+            &[(100.0, "ONE ONE THREE SEAFOOD RESTAURANT SDN BHD")],
+            &[(20.0, "Total (Excluding GST):"), (450.0, "62.00")],
+            &[(20.0, "GST 6%"), (450.0, "3.72")],
+            &[(20.0, "Total (Inclusive of GST):"), (450.0, "65.72")],
+            &[(20.0, "Rounding Adj"), (450.0, "-0.02")],
+            &[(20.0, "TOTAL:"), (450.0, "65.70")],
+            &[(20.0, "CASH :"), (450.0, "65.70")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("65.70"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("62.00"));
+        // Without a rounding line the larger total that adds up stays.
+        let doc = page(&[
+            &[(100.0, "CORNER CAFE")],
+            &[(20.0, "Subtotal"), (450.0, "62.00")],
+            &[(20.0, "GST 6%"), (450.0, "3.72")],
+            &[(20.0, "Total"), (450.0, "65.72")],
+            &[(20.0, "Item count"), (450.0, "65.70")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("65.72"));
     }
 
     #[test]
