@@ -91,21 +91,27 @@ pub fn has_trade_word(text: &str) -> bool {
     )
 }
 
-/// Whether `word` is a word of one of the amount labels.
+/// Whether `word` is a word of one of the amount labels (the set built once: `norm` asks for
+/// every word of every line).
 fn is_label_word(word: &str) -> bool {
-    [
-        TOTAL_STRONG,
-        TOTAL_WEAK,
-        SUBTOTAL,
-        TAX,
-        NOT_TOTAL,
-        ROUNDING,
-        DISCOUNT,
-        SERVICE,
-    ]
-    .iter()
-    .flat_map(|list| list.iter())
-    .any(|phrase| phrase.split(' ').any(|w| w == word))
+    static WORDS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| {
+            [
+                TOTAL_STRONG,
+                TOTAL_WEAK,
+                SUBTOTAL,
+                TAX,
+                NOT_TOTAL,
+                ROUNDING,
+                DISCOUNT,
+                SERVICE,
+            ]
+            .iter()
+            .flat_map(|list| list.iter())
+            .flat_map(|phrase| phrase.split(' '))
+            .collect()
+        });
+    WORDS.contains(word)
 }
 
 fn has_phrase(n: &str, phrase: &str) -> bool {

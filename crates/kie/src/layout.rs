@@ -58,6 +58,10 @@ fn height(b: &BBox) -> f32 {
     (b[3] - b[1]).max(1.0)
 }
 
+fn y_centre(b: &BBox) -> f32 {
+    (b[1] + b[3]) / 2.0
+}
+
 fn v_overlap(a: &BBox, b: &BBox) -> f32 {
     let inter = a[3].min(b[3]) - a[1].max(b[1]);
     (inter / height(a).min(height(b))).max(0.0)
@@ -331,11 +335,22 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         .enumerate()
         .map(|(i, l)| label_text(l, page_of(l), &money[i]))
         .collect();
+    // Each line's label, read once.
+    let line_labels: Vec<Option<(LabelKind, f32)>> =
+        label_texts.iter().map(|t| label_of(t)).collect();
+    // Line `i` and the lines right of it on its row.
+    let row_from = |i: usize| {
+        let l = &lines[i];
+        lines.iter().enumerate().filter(move |(j, o)| {
+            o.page == l.page
+                && (*j == i || (v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[0] >= l.bbox[0]))
+        })
+    };
 
     // Labels, and the amount each one announces: right of it on its row, else just below.
     let mut labelled: Vec<Labelled> = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        let Some((kind, strength)) = label_of(&label_texts[i]) else {
+        let Some((kind, strength)) = line_labels[i] else {
             continue;
         };
         if is_table_header(l.text)
@@ -354,17 +369,11 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
                     && o.page == l.page
                     && v_overlap(&o.bbox, &l.bbox) >= 0.5
                     && o.bbox[0] > l.bbox[2]
-                    && label_of(&label_texts[*j]).is_some()
+                    && line_labels[*j].is_some()
             })
             .map(|(_, o)| o.bbox[0])
             .fold(f32::INFINITY, f32::min);
-        let same_row = lines
-            .iter()
-            .enumerate()
-            .filter(|(j, o)| {
-                o.page == l.page
-                    && (*j == i || (v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[0] >= l.bbox[0]))
-            })
+        let same_row = row_from(i)
             .flat_map(|(j, _)| money[j].iter())
             .filter(|m| m.bbox[0] >= l.bbox[0] && m.bbox[0] < next_label_x);
         // The rightmost column; two amounts of that column both touching a skewed row: the
@@ -381,8 +390,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         // A skewed photo: the value right of the label sits a little higher or lower.
         let near_row = || {
             let h = height(&l.bbox);
-            let yc = (l.bbox[1] + l.bbox[3]) / 2.0;
-            let dy = |m: &Money| ((m.bbox[1] + m.bbox[3]) / 2.0 - yc).abs();
+            let dy = |m: &Money| (y_centre(&m.bbox) - y_centre(&l.bbox)).abs();
             lines
                 .iter()
                 .enumerate()
@@ -394,14 +402,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         };
         // `19-80`, `2:44`: a decimal mark misread, taken only beside an amount label.
         let misread_row = || {
-            lines
-                .iter()
-                .enumerate()
-                .filter(|(j, o)| {
-                    o.page == l.page
-                        && (*j == i
-                            || (v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[0] >= l.bbox[0]))
-                })
+            row_from(i)
                 .filter_map(|(j, o)| misread_amount(j, o, page_of(o)))
                 .next_back()
         };
@@ -584,20 +585,19 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         && let (Some(sm), Some(tm)) = (&sub_money, &total_money)
         && lines[sm.line].page == lines[tm.line].page
     {
-        let yc = |b: &BBox| (b[1] + b[3]) / 2.0;
         let closing: Vec<&Money> = money
             .iter()
             .flatten()
             .filter(|m| {
                 lines[m.line].page == lines[tm.line].page
-                    && yc(&m.bbox) > yc(&sm.bbox)
-                    && yc(&m.bbox) < yc(&tm.bbox)
+                    && y_centre(&m.bbox) > y_centre(&sm.bbox)
+                    && y_centre(&m.bbox) < y_centre(&tm.bbox)
                     && m.value > Decimal::ZERO
                     && sm.value + m.value == tm.value
                     && !lines.iter().enumerate().any(|(j, o)| {
                         o.page == lines[m.line].page
                             && (j == m.line || v_overlap(&o.bbox, &m.bbox) >= 0.5)
-                            && label_of(&label_texts[j]).is_some()
+                            && line_labels[j].is_some()
                     })
             })
             .collect();
@@ -662,16 +662,15 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
             let l = &lines[c.label_line];
             l.page == page && l.bbox[1] < y && c.money.value < chosen.money.value
         });
+        let rounding: Vec<usize> = of_kind(LabelKind::Rounding).map(|r| r.money.line).collect();
         for c in earlier {
-            let yc = |b: &BBox| (b[1] + b[3]) / 2.0;
-            let (top, bottom) = (yc(&c.money.bbox), yc(&chosen.money.bbox));
+            let (top, bottom) = (y_centre(&c.money.bbox), y_centre(&chosen.money.bbox));
             let step = chosen.money.value - c.money.value;
-            let rounding: Vec<usize> = of_kind(LabelKind::Rounding).map(|r| r.money.line).collect();
             let between = money.iter().flatten().any(|m| {
                 lines[m.line].page == page
                     && !rounding.contains(&m.line)
-                    && yc(&m.bbox) > top
-                    && yc(&m.bbox) < bottom
+                    && y_centre(&m.bbox) > top
+                    && y_centre(&m.bbox) < bottom
                     && m.value == step
             });
             if between {
@@ -760,32 +759,16 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     }
 
     let mut out = Extraction::from_raw(&raw, &opts.rules);
-    if let Some((m, conf)) = inferred_subtotal
-        && out.subtotal.value.is_none()
-    {
-        let alone = RawFields {
-            subtotal: Some(FieldInput::new(m.raw.clone(), conf)),
-            currency: raw.currency.clone(),
-            ..RawFields::default()
-        };
-        let n = rules::normalize(&alone, &opts.rules).subtotal;
-        if n.value.is_some() {
-            out.subtotal = n.into();
-            evidence.push((FieldName::Subtotal, ev(&m)));
-        }
-    }
-    if let Some(m) = inferred_tax
-        && out.tax_amount.value.is_none()
-    {
-        let alone = RawFields {
-            tax_amount: Some(FieldInput::new(m.raw.clone(), 0.45)),
-            currency: raw.currency.clone(),
-            ..RawFields::default()
-        };
-        let n = rules::normalize(&alone, &opts.rules).tax_amount;
-        if n.value.is_some() {
-            out.tax_amount = n.into();
-            evidence.push((FieldName::TaxAmount, ev(&m)));
+    for (name, inferred) in [
+        (FieldName::Subtotal, inferred_subtotal),
+        (FieldName::TaxAmount, inferred_tax.map(|m| (m, 0.45))),
+    ] {
+        if let Some((m, conf)) = inferred
+            && out.field(name).value.is_none()
+            && let Some(f) = inferred_amount(name, &m, conf, &raw.currency, &opts.rules)
+        {
+            *out.field_mut(name) = f;
+            evidence.push((name, ev(&m)));
         }
     }
     for (name, e) in evidence {
@@ -802,6 +785,34 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     out
 }
 
+/// An amount the arithmetic implies rather than a label announces (a subtotal, a tax),
+/// normalised on its own — after the cross-checks, so that it never confirms the total.
+fn inferred_amount(
+    name: FieldName,
+    m: &Money,
+    conf: f32,
+    currency: &Option<FieldInput>,
+    ctx: &rules::RuleContext,
+) -> Option<Field> {
+    let input = Some(FieldInput::new(m.raw.clone(), conf));
+    let mut alone = RawFields {
+        currency: currency.clone(),
+        ..RawFields::default()
+    };
+    match name {
+        FieldName::Subtotal => alone.subtotal = input,
+        FieldName::TaxAmount => alone.tax_amount = input,
+        _ => return None,
+    }
+    let n = rules::normalize(&alone, ctx);
+    let f = if name == FieldName::Subtotal {
+        n.subtotal
+    } else {
+        n.tax_amount
+    };
+    f.value.is_some().then(|| f.into())
+}
+
 /// The amount payable after a rounding line printed below the chosen total ("Total Incl GST
 /// 65.72", "Rounding Adj -0.02", "TOTAL: 65.70"): the first amount at or below the rounding
 /// row within five minor units of the total. `None` when nothing was rounded.
@@ -813,7 +824,6 @@ fn after_rounding<'m>(
 ) -> Option<&'m Money> {
     let tl = &lines[total.label_line];
     let step = Decimal::new(5, 2);
-    let yc = |b: &BBox| (b[1] + b[3]) / 2.0;
     labelled
         .iter()
         .filter(|r| r.kind == LabelKind::Rounding)
@@ -825,7 +835,7 @@ fn after_rounding<'m>(
                 .flatten()
                 .filter(|m| {
                     lines[m.line].page == rl.page
-                        && yc(&m.bbox) >= rl.bbox[1]
+                        && y_centre(&m.bbox) >= rl.bbox[1]
                         && m.value > Decimal::ZERO
                         && m.value != total.money.value
                         && (m.value - total.money.value).abs() <= step
