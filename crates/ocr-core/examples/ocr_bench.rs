@@ -1,7 +1,8 @@
 //! Our engine timed the way `tools/bench_rapidocr.py` times RapidOCR: images in memory, models
 //! loaded once, one warm-up pass, then `--reps` timed passes; the per-image median is kept.
 //!
-//!     ocr_bench [--model v4|v6] [--threads 2] [--reps 2] [--cls off|page|line] --out R.json IMAGE...
+//!     ocr_bench [--model v4|v6] [--threads 2] [--reps 2] [--cls off|page|line] [--no-fuse]
+//!               --out R.json IMAGE...
 //!
 //! Besides the latency of each image it records the time spent inside ONNX Runtime's
 //! `run` calls (det, cls, rec), so the pipeline's own overhead can be read off.
@@ -19,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rec_spread = None;
     let mut out = None;
     let mut cls = None;
+    let mut fuse = true;
     let mut images = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -31,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--rec-batch" => rec_batch = Some(value()?.parse()?),
             "--rec-spread" => rec_spread = Some(value()?.parse()?),
             "--out" => out = Some(value()?),
+            "--no-fuse" => fuse = false,
             "--cls" => {
                 cls = Some(match value()?.as_str() {
                     "off" => ClsMode::Off,
@@ -45,6 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cfg = OcrConfig::preset(preset);
     cfg.intra_threads = threads;
     cfg.rec.lanes = lanes;
+    cfg.fuse_graphs = fuse;
     if let Some(b) = rec_batch {
         cfg.rec.batch_size = b;
     }
@@ -94,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "latency_ms": latency.iter().map(|v| median(v)).collect::<Vec<_>>(),
         "model_ms": model.iter().map(|v| median(v)).collect::<Vec<_>>(),
         "load_ms": load_ms,
+        "graph_rewrites": engine.info().graph_rewrites,
         "stage_ms": stage_ms,
         "peak_rss_mb": peak_rss_mb(),
     });

@@ -56,6 +56,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .parse()?;
         args.drain(i..i + 2);
     }
+    if let Some(i) = args.iter().position(|a| a == "--no-fuse") {
+        cfg.fuse_graphs = false;
+        args.remove(i);
+    }
     if let Some(i) = args.iter().position(|a| a == "--det-max") {
         cfg.det.limit_type = ocr_core::LimitType::Max;
         args.remove(i);

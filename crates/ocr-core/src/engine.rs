@@ -27,6 +27,8 @@ pub struct EngineInfo {
     pub rec_lanes: usize,
     pub dictionary_size: usize,
     pub cls_mode: ClsMode,
+    /// Graph rewrites made at load time, summed over the models (0: loaded as they are).
+    pub graph_rewrites: usize,
 }
 
 /// PaddleOCR det/cls/rec on ONNX Runtime. Cheap to share across threads (`&self` methods);
@@ -64,6 +66,7 @@ impl OcrEngine {
         let opts = SessionOptions {
             intra_threads: cfg.intra_threads,
             device: cfg.device,
+            fuse: cfg.fuse_graphs,
         };
         let det = SessionPool::load(Stage::Det, &cfg.models.det, cfg.pool_size, opts)?;
         let threads = match cfg.intra_threads {
@@ -135,6 +138,9 @@ impl OcrEngine {
             rec_lanes: lanes,
             dictionary_size: decoder.num_classes().saturating_sub(1),
             cls_mode: cfg.cls.mode,
+            graph_rewrites: det.rewrites().total()
+                + rec.rewrites().total()
+                + cls.as_ref().map_or(0, |c| c.rewrites().total()),
         };
         tracing::info!(
             model = %info.model,
@@ -142,6 +148,7 @@ impl OcrEngine {
             threads = info.intra_threads,
             pool = info.pool_size,
             rec_lanes = info.rec_lanes,
+            graph_rewrites = info.graph_rewrites,
             "OCR engine ready"
         );
         Ok(Self {

@@ -55,6 +55,11 @@ pub enum OcrError {
         source: ort::Error,
     },
 
+    #[error(
+        "cannot rewrite the graph of model {path}: {message} (set fuse_graphs = false to load it as it is)"
+    )]
+    ModelGraph { path: PathBuf, message: String },
+
     #[error("recognition dictionary: {0}")]
     Dictionary(String),
 
@@ -91,7 +96,9 @@ impl OcrError {
             OcrError::ZeroSize { .. } => "zero_size",
             OcrError::Decode(_) => "undecodable_image",
             OcrError::RuntimeLoad { .. } => "runtime_unavailable",
-            OcrError::ModelMissing { .. } | OcrError::ModelLoad { .. } => "model_unavailable",
+            OcrError::ModelMissing { .. }
+            | OcrError::ModelLoad { .. }
+            | OcrError::ModelGraph { .. } => "model_unavailable",
             OcrError::Dictionary(_) => "model_unavailable",
             OcrError::Inference { .. } | OcrError::BadOutput { .. } => "inference_failed",
             OcrError::Config(_) => "invalid_config",

@@ -24,6 +24,7 @@ pub mod config;
 pub mod det;
 pub mod engine;
 pub mod error;
+pub mod fuse;
 pub mod geometry;
 pub mod image_io;
 pub mod parity;

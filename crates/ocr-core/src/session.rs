@@ -11,6 +11,7 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 
 use crate::error::{OcrError, Result, Stage};
+use crate::fuse::{FuseReport, fuse_model};
 
 /// Which execution provider sessions run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -88,6 +89,8 @@ pub struct SessionOptions {
     /// Threads inside one operator; 0 lets ONNX Runtime choose (one per core).
     pub intra_threads: usize,
     pub device: Device,
+    /// Rewrite the graph before loading it ([`crate::fuse`]).
+    pub fuse: bool,
 }
 
 /// Sessions of one model, handed out round-robin; a busy session is skipped when another is
@@ -98,6 +101,7 @@ pub struct SessionPool {
     sessions: Vec<Mutex<Session>>,
     next: AtomicUsize,
     path: PathBuf,
+    rewrites: FuseReport,
 }
 
 impl SessionPool {
@@ -109,11 +113,28 @@ impl SessionPool {
             });
         }
         let env = environment(None)?;
-        let mut sessions = Vec::with_capacity(size.max(1));
-        for _ in 0..size.max(1) {
-            let session = build_session(env, path, opts).map_err(|source| OcrError::ModelLoad {
+        let (fused, rewrites) = if opts.fuse {
+            let bytes = std::fs::read(path).map_err(|source| OcrError::Io {
                 path: path.to_path_buf(),
                 source,
+            })?;
+            fuse_model(&bytes).map_err(|e| OcrError::ModelGraph {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?
+        } else {
+            (None, FuseReport::default())
+        };
+        if rewrites.total() > 0 {
+            tracing::debug!(model = %path.display(), ?rewrites, "graph rewritten");
+        }
+        let mut sessions = Vec::with_capacity(size.max(1));
+        for _ in 0..size.max(1) {
+            let session = build_session(env, path, fused.as_deref(), opts).map_err(|source| {
+                OcrError::ModelLoad {
+                    path: path.to_path_buf(),
+                    source,
+                }
             })?;
             sessions.push(Mutex::new(session));
         }
@@ -122,11 +143,17 @@ impl SessionPool {
             sessions,
             next: AtomicUsize::new(0),
             path: path.to_path_buf(),
+            rewrites,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What [`crate::fuse`] rewrote in this model (all zero when it was loaded as it is).
+    pub fn rewrites(&self) -> FuseReport {
+        self.rewrites
     }
 
     /// Reads a custom metadata entry of the model.
@@ -180,7 +207,13 @@ impl SessionPool {
     }
 }
 
-fn build_session(env: &Environment, path: &Path, opts: SessionOptions) -> ort::Result<Session> {
+/// Builds a session from `fused` (the rewritten model) when given, else from the file.
+fn build_session(
+    env: &Environment,
+    path: &Path,
+    fused: Option<&[u8]>,
+    opts: SessionOptions,
+) -> ort::Result<Session> {
     let mut builder = Session::builder(env)?
         .with_optimization_level(GraphOptimizationLevel::All)?
         .with_intra_threads(opts.intra_threads)?
@@ -195,7 +228,10 @@ fn build_session(env: &Environment, path: &Path, opts: SessionOptions) -> ort::R
             .error_on_failure()])?,
         Device::Cuda => builder.with_execution_providers([cuda_provider()?])?,
     };
-    builder.commit_from_file(path)
+    match fused {
+        Some(bytes) => builder.commit_from_memory(bytes),
+        None => builder.commit_from_file(path),
+    }
 }
 
 #[cfg(feature = "cuda")]

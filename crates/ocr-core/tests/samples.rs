@@ -77,6 +77,40 @@ fn rec_lanes_read_what_one_lane_reads() {
 }
 
 #[test]
+fn rewritten_graphs_read_what_the_model_files_read() {
+    let bytes =
+        std::fs::read(common::root().join("samples/receipt-kedai-runcit.png")).expect("sample");
+    let read = |fuse: bool| {
+        let mut cfg = OcrConfig::with_models(ModelPreset::V4.files(&common::model_dir()));
+        cfg.intra_threads = 2;
+        cfg.fuse_graphs = fuse;
+        let engine = OcrEngine::new(cfg).expect("engine starts");
+        let rewrites = engine.info().graph_rewrites;
+        (
+            engine.recognize_bytes(&bytes).expect("recognised"),
+            rewrites,
+        )
+    };
+    let (plain, none) = read(false);
+    let (fused, rewrites) = read(true);
+    assert_eq!(none, 0);
+    // PP-OCRv4's det and rec backbones: 28 + 28 convs with affines, 24 + 28 hard-swishes, ...
+    assert!(rewrites > 100, "only {rewrites} rewrites in the v4 models");
+    assert!(plain.lines.len() > 5);
+    assert_eq!(plain.lines.len(), fused.lines.len());
+    for (a, b) in plain.lines.iter().zip(&fused.lines) {
+        assert_eq!(a.text, b.text);
+        assert!((a.confidence - b.confidence).abs() < 1e-3, "{a:?} / {b:?}");
+        for (p, q) in a.quad.iter().zip(&b.quad) {
+            assert!(
+                (p.x - q.x).abs() <= 1.0 && (p.y - q.y).abs() <= 1.0,
+                "{a:?} / {b:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn v4_reads_the_sample_receipt() {
     let lines = sample_text(&engine(ModelPreset::V4));
     for needle in ["TOTAL", "65.50"] {
