@@ -179,28 +179,36 @@ pub fn warp_quad(
     let raw = src.as_raw();
     let mut out = vec![0u8; w as usize * h as usize * 3];
     let hm = &to_page.0;
-    for oy in 0..h {
-        let v = ((f64::from(oy) + 0.5) * scale.1 - 0.5).clamp(0.0, f64::from(nh) - 1.0);
-        for ox in 0..w {
-            let u = ((f64::from(ox) + 0.5) * scale.0 - 0.5).clamp(0.0, f64::from(nw) - 1.0);
-            let den = hm[6] * u + hm[7] * v + hm[8];
+    let (last_x, last_y) = (sw as usize - 1, sh as usize - 1);
+    let us: Vec<f64> = (0..w)
+        .map(|ox| ((f64::from(ox) + 0.5) * scale.0 - 0.5).clamp(0.0, f64::from(nw) - 1.0))
+        .collect();
+    for (oy, row) in out.chunks_exact_mut(w as usize * 3).enumerate() {
+        let v = ((oy as f64 + 0.5) * scale.1 - 0.5).clamp(0.0, f64::from(nh) - 1.0);
+        // The v terms of the homography are the same along the row.
+        let (vx, vy, vd) = (hm[1] * v + hm[2], hm[4] * v + hm[5], hm[7] * v + hm[8]);
+        for (&u, px) in us.iter().zip(row.chunks_exact_mut(3)) {
+            let den = hm[6] * u + vd;
             let den = if den.abs() < 1e-12 { 1e-12 } else { den };
-            let sx = ((hm[0] * u + hm[1] * v + hm[2]) / den).clamp(0.0, max_x);
-            let sy = ((hm[3] * u + hm[4] * v + hm[5]) / den).clamp(0.0, max_y);
-            let (x0, y0) = (sx.floor(), sy.floor());
-            let (fx, fy) = ((sx - x0) as f32, (sy - y0) as f32);
-            let (x0, y0) = (x0 as usize, y0 as usize);
-            let x1 = (x0 + 1).min(sw as usize - 1);
-            let y1 = (y0 + 1).min(sh as usize - 1);
-            let o = (oy as usize * w as usize + ox as usize) * 3;
-            for c in 0..3 {
-                let p00 = f32::from(raw[y0 * stride + x0 * 3 + c]);
-                let p01 = f32::from(raw[y0 * stride + x1 * 3 + c]);
-                let p10 = f32::from(raw[y1 * stride + x0 * 3 + c]);
-                let p11 = f32::from(raw[y1 * stride + x1 * 3 + c]);
+            let sx = ((hm[0] * u + vx) / den).clamp(0.0, max_x);
+            let sy = ((hm[3] * u + vy) / den).clamp(0.0, max_y);
+            // Both are clamped to be non-negative, so truncation is `floor`.
+            let (x0, y0) = (sx as usize, sy as usize);
+            let (fx, fy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
+            let x1 = (x0 + 1).min(last_x);
+            let y1 = (y0 + 1).min(last_y);
+            let top_row = &raw[y0 * stride..];
+            let bottom_row = &raw[y1 * stride..];
+            for (c, out) in px.iter_mut().enumerate() {
+                let p00 = f32::from(top_row[x0 * 3 + c]);
+                let p01 = f32::from(top_row[x1 * 3 + c]);
+                let p10 = f32::from(bottom_row[x0 * 3 + c]);
+                let p11 = f32::from(bottom_row[x1 * 3 + c]);
                 let top = p00 + (p01 - p00) * fx;
                 let bot = p10 + (p11 - p10) * fx;
-                out[o + c] = (top + (bot - top) * fy).round().clamp(0.0, 255.0) as u8;
+                // Adds ½ and truncates (the value is never negative): `f32::round` but for
+                // values within a rounding error of .5, and without a libm call per channel.
+                *out = ((top + (bot - top) * fy).clamp(0.0, 255.0) + 0.5) as u8;
             }
         }
     }

@@ -184,12 +184,7 @@ impl CtcDecoder {
         let mut prev = usize::MAX;
         for t in 0..steps {
             let row = &probs[t * c..(t + 1) * c];
-            let (idx, &p) = row
-                .iter()
-                .enumerate()
-                .fold((0, &f32::NEG_INFINITY), |best, cur| {
-                    if cur.1 > best.1 { cur } else { best }
-                });
+            let (idx, p) = argmax(row);
             if idx != 0 && idx == prev {
                 if let Some(last) = chars.last_mut() {
                     last.last_step = t;
@@ -205,6 +200,29 @@ impl CtcDecoder {
             prev = idx;
         }
         Ok(Decoded { chars, steps })
+    }
+}
+
+/// The first index of the largest value and the value (`(0, -inf)` for an empty row or one
+/// with nothing but NaN). The maximum is found eight lanes at a time, which the compiler
+/// vectorises; a step's row holds the whole dictionary (6,625 classes for v4).
+fn argmax(row: &[f32]) -> (usize, f32) {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = row.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (m, &v) in lanes.iter_mut().zip(chunk) {
+            *m = m.max(v);
+        }
+    }
+    let best = lanes
+        .iter()
+        .chain(tail)
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    match row.iter().position(|&v| v == best) {
+        Some(i) => (i, best),
+        None => (0, f32::NEG_INFINITY),
     }
 }
 
@@ -285,6 +303,37 @@ mod tests {
             v[t * classes + k] = 0.9;
         }
         v
+    }
+
+    #[test]
+    fn argmax_takes_the_first_largest_value_like_a_plain_scan() {
+        let plain = |row: &[f32]| {
+            row.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+                    if v > best.1 { (i, v) } else { best }
+                })
+        };
+        let mut rows: Vec<Vec<f32>> = vec![
+            vec![],
+            vec![f32::NAN, f32::NAN],
+            vec![0.5],
+            vec![0.1, 0.7, 0.7, 0.2],
+            vec![f32::NAN, 0.3, 0.9, f32::NAN, 0.9],
+        ];
+        // Longer rows with the maximum in the chunked part, in the tail, and repeated.
+        for len in [8usize, 9, 17, 6625] {
+            for at in [0, len / 2, len - 1] {
+                let mut row: Vec<f32> = (0..len).map(|i| ((i * 37) % 101) as f32 / 200.0).collect();
+                row[at] = 0.99;
+                rows.push(row.clone());
+                row[len - 1] = 0.99;
+                rows.push(row);
+            }
+        }
+        for row in &rows {
+            assert_eq!(argmax(row), plain(row), "{row:?}");
+        }
     }
 
     #[test]
