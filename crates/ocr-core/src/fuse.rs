@@ -61,6 +61,10 @@ pub fn fuse_model(model: &[u8]) -> Result<(Option<Vec<u8>>, FuseReport), FuseErr
         .and_then(Field::bytes)
         .ok_or_else(|| FuseError::Malformed("the model has no graph".into()))?;
     let mut graph = Graph::parse(graph_bytes)?;
+    if graph.has_subgraphs()? {
+        // Subgraphs (If, Loop, Scan) may read any outer name unseen by `readers`.
+        return Ok((None, FuseReport::default()));
+    }
     let report = FuseReport {
         conv_affine: graph.fold_conv_affine()?,
         hard_swish: graph.hard_swish()?,
@@ -98,6 +102,8 @@ const ATTR_NAME: u32 = 1;
 const ATTR_F: u32 = 2;
 const ATTR_S: u32 = 4;
 const ATTR_T: u32 = 5;
+const ATTR_G: u32 = 6;
+const ATTR_GRAPHS: u32 = 11;
 const ATTR_INTS: u32 = 8;
 const ATTR_TYPE: u32 = 20;
 const ATTR_TYPE_FLOAT: u64 = 1;
@@ -356,6 +362,21 @@ impl<'a> Graph<'a> {
         Ok(g)
     }
 
+    /// Whether a node carries a graph attribute (`g` or `graphs`).
+    fn has_subgraphs(&self) -> Result<bool, FuseError> {
+        for n in &self.nodes {
+            for a in &n.attrs {
+                if wire::parse(a)?
+                    .iter()
+                    .any(|f| f.num == ATTR_G || f.num == ATTR_GRAPHS)
+                {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     fn tensor(&self, name: &str) -> Result<Option<Tensor>, FuseError> {
         if let Some(&i) = self.made_index.get(name) {
             return Ok(Some(self.made[i].1.clone()));
@@ -366,14 +387,15 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// The value of a one-element float constant.
+    /// The value of a float constant of shape `[]` or `[1]`: broadcasting it against any
+    /// tensor leaves that tensor's shape as it is, so folding it away cannot change a shape.
     fn scalar(&self, name: &str) -> Result<Option<f32>, FuseError> {
         if !self.constants.contains_key(name) && !self.made_index.contains_key(name) {
             return Ok(None);
         }
         Ok(self
             .tensor(name)?
-            .filter(|t| t.data.len() == 1)
+            .filter(|t| t.data.len() == 1 && t.dims.len() <= 1)
             .map(|t| t.data[0]))
     }
 

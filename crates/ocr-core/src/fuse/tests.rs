@@ -311,6 +311,44 @@ fn an_affine_the_graph_hands_out_is_not_folded() {
 }
 
 #[test]
+fn scalars_of_higher_rank_or_models_with_subgraphs_are_left_alone() {
+    // A [1, 1, 1, 1] "scalar" could broadcast a lower-rank tensor up: not folded.
+    let mut b = ModelBuilder::default();
+    b.input("x", &[1, 2, 6, 6])
+        .initializer("w", &[2, 2, 1, 1], &values(4, 1))
+        .initializer("s", &[1, 1, 1, 1], &[2.0])
+        .initializer("t", &[1], &[1.0])
+        .node("Conv", &["x", "w"], "y", &[], &[])
+        .node("Mul", &["y", "s"], "m", &[], &[])
+        .node("Add", &["m", "t"], "z", &[], &[])
+        .output("z", &[1, 2, 6, 6]);
+    assert!(fuse_model(&b.model()).expect("fuse").0.is_none());
+
+    // The same pattern with a [1] scale folds, unless a node holds a subgraph.
+    let mut b = ModelBuilder::default();
+    b.input("x", &[1, 2, 6, 6])
+        .initializer("w", &[2, 2, 1, 1], &values(4, 1))
+        .initializer("s", &[1], &[2.0])
+        .initializer("t", &[1], &[1.0])
+        .node("Conv", &["x", "w"], "y", &[], &[])
+        .node("Mul", &["y", "s"], "m", &[], &[])
+        .node("Add", &["m", "t"], "z", &[], &[])
+        .output("z", &[1, 2, 6, 6]);
+    assert_eq!(fuse_model(&b.model()).expect("fuse").1.conv_affine, 1);
+    let mut attr = Vec::new();
+    wire::put_str(&mut attr, ATTR_NAME, "then_branch");
+    wire::put_bytes(&mut attr, ATTR_G, &[]);
+    let mut node = Vec::new();
+    wire::put_str(&mut node, NODE_INPUT, "cond");
+    wire::put_str(&mut node, NODE_OUTPUT, "branch");
+    wire::put_str(&mut node, NODE_OP_TYPE, "If");
+    wire::put_bytes(&mut node, NODE_ATTRIBUTE, &attr);
+    wire::put_bytes(&mut b.graph, GRAPH_NODE, &node);
+    let (fused, report) = fuse_model(&b.model()).expect("fuse");
+    assert!(fused.is_none() && report.total() == 0);
+}
+
+#[test]
 fn unreadable_models_are_errors() {
     assert!(fuse_model(b"not a model at all").is_err());
     assert!(fuse_model(&[]).is_err(), "no graph");
