@@ -41,6 +41,8 @@ pub struct OcrEngine {
     decoder: CtcDecoder,
     cfg: OcrConfig,
     info: EngineInfo,
+    /// Threads that cut the line crops: the cores ONNX Runtime uses, idle while we crop.
+    crop_threads: usize,
 }
 
 /// The lines one rec batch kept, by candidate index, and its seconds inside ONNX Runtime.
@@ -158,6 +160,7 @@ impl OcrEngine {
             decoder,
             cfg,
             info,
+            crop_threads: threads,
         })
     }
 
@@ -271,6 +274,7 @@ impl OcrEngine {
 
         // Recognition, in batches of similar width, spread over the rec lanes.
         let t = Instant::now();
+        let crops = self.crop_all(work, &cands)?;
         let mut order: Vec<usize> = (0..cands.len()).collect();
         order.sort_by_key(|&i| cands[i].rec_width);
         let widths: Vec<u32> = order.iter().map(|&i| cands[i].rec_width).collect();
@@ -284,7 +288,7 @@ impl OcrEngine {
         let lanes = self.info.rec_lanes.clamp(1, batches.len().max(1));
         if lanes == 1 {
             for range in &batches {
-                let (found, secs) = self.rec_batch(work, &cands, &order[range.clone()], scale)?;
+                let (found, secs) = self.rec_batch(&cands, &crops, &order[range.clone()], scale)?;
                 timings.model_ms += secs * 1e3;
                 for (i, line) in found {
                     lines[i] = Some(line);
@@ -304,8 +308,12 @@ impl OcrEngine {
                             loop {
                                 let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 let Some(range) = by_cost.get(k) else { break };
-                                let (f, s) =
-                                    self.rec_batch(work, &cands, &order[(*range).clone()], scale)?;
+                                let (f, s) = self.rec_batch(
+                                    &cands,
+                                    &crops,
+                                    &order[(*range).clone()],
+                                    scale,
+                                )?;
                                 found.extend(f);
                                 secs += s;
                             }
@@ -346,23 +354,48 @@ impl OcrEngine {
         })
     }
 
-    /// Crops, recognises and decodes one batch of candidates (`idx`, ascending width). Returns
-    /// the lines kept, by candidate index, and the seconds spent inside ONNX Runtime.
+    /// Straightens every candidate's line into a crop at the rec height, on `crop_threads`
+    /// threads (ONNX Runtime's cores are idle meanwhile). Crops come back in candidate order.
+    fn crop_all(&self, work: &RgbImage, cands: &[Candidate]) -> Result<Vec<LineCrop>> {
+        let h = self.cfg.rec.height;
+        let one = |c: &Candidate| crop(work, c, c.rec_width, h);
+        if self.crop_threads <= 1 || cands.len() < 8 {
+            return cands.iter().map(one).collect();
+        }
+        let per = cands.len().div_ceil(self.crop_threads);
+        let one = &one;
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = cands
+                .chunks(per)
+                .map(|part| scope.spawn(move || part.iter().map(one).collect::<Result<Vec<_>>>()))
+                .collect();
+            let mut out = Vec::with_capacity(cands.len());
+            for part in parts {
+                out.extend(part.join().unwrap_or_else(|_| {
+                    Err(OcrError::BadOutput {
+                        stage: Stage::Rec,
+                        message: "a crop thread panicked".into(),
+                    })
+                })?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Recognises and decodes one batch of candidates (`idx`, ascending width) from their
+    /// crops. Returns the lines kept, by candidate index, and the seconds spent inside ONNX
+    /// Runtime.
     fn rec_batch(
         &self,
-        work: &RgbImage,
         cands: &[Candidate],
+        crops: &[LineCrop],
         idx: &[usize],
         (sx, sy, orig_w, orig_h): (f32, f32, u32, u32),
     ) -> Result<BatchLines> {
         let h = self.cfg.rec.height;
-        let crops: Vec<LineCrop> = idx
-            .iter()
-            .map(|&i| crop(work, &cands[i], cands[i].rec_width, h))
-            .collect::<Result<_>>()?;
         let widest = idx.iter().map(|&i| cands[i].rec_width).max().unwrap_or(0);
         let batch_w = (widest + self.cfg.rec.right_pad).max(self.cfg.rec.min_width);
-        let refs: Vec<&RgbImage> = crops.iter().map(|c| &c.image).collect();
+        let refs: Vec<&RgbImage> = idx.iter().map(|&i| &crops[i].image).collect();
         let (tensor, shape) = batch_tensor(&refs, h, batch_w);
         let n = idx.len();
         let (decoded, secs) = self.rec.run(shape, &tensor, |s, data| {
@@ -380,7 +413,8 @@ impl OcrEngine {
                 .collect::<Result<Vec<_>>>()
         })?;
         let mut out = Vec::with_capacity(n);
-        for ((&i, crop), d) in idx.iter().zip(&crops).zip(decoded) {
+        for (&i, d) in idx.iter().zip(decoded) {
+            let crop = &crops[i];
             let confidence = d.confidence();
             let text = d.text();
             if text.trim().is_empty() || confidence < self.cfg.rec.min_score {
