@@ -506,6 +506,30 @@ impl<'a> Graph<'a> {
         }
     }
 
+    /// For a `Mul` node fed by `x`: when it is `x · s` read only by an `Add` of `t` (both
+    /// scalars), the `Add`'s index, `s` and `t`.
+    fn scalar_affine(
+        &self,
+        readers: &HashMap<&str, Vec<usize>>,
+        mul: &Node<'_>,
+        x: &str,
+    ) -> Result<Option<(usize, f32, f32)>, FuseError> {
+        if !mul.is("Mul") || mul.outputs.len() != 1 {
+            return Ok(None);
+        }
+        let Some(s) = self.other_scalar(mul, x)? else {
+            return Ok(None);
+        };
+        let Some(a) = self.sole_reader(readers, &mul.outputs[0]) else {
+            return Ok(None);
+        };
+        let add = &self.nodes[a];
+        if !add.is("Add") {
+            return Ok(None);
+        }
+        Ok(self.other_scalar(add, &mul.outputs[0])?.map(|t| (a, s, t)))
+    }
+
     /// `Conv → Mul(s) → Add(t)` → `Conv(s·W, s·B + t)`.
     fn fold_conv_affine(&mut self) -> Result<usize, FuseError> {
         let mut plans = Vec::new();
@@ -519,33 +543,17 @@ impl<'a> Graph<'a> {
                 let Some(m) = self.sole_reader(&readers, y) else {
                     continue;
                 };
-                let mul = &self.nodes[m];
-                if !mul.is("Mul") {
-                    continue;
-                }
-                let Some(s) = self.other_scalar(mul, y)? else {
+                let Some((a, s, t)) = self.scalar_affine(&readers, &self.nodes[m], y)? else {
                     continue;
                 };
-                let Some(a) = self.sole_reader(&readers, &mul.outputs[0]) else {
-                    continue;
-                };
-                let add = &self.nodes[a];
-                if !add.is("Add") {
-                    continue;
-                }
-                let Some(t) = self.other_scalar(add, &mul.outputs[0])? else {
-                    continue;
-                };
-                if self.conv_params(conv)?.is_some() {
-                    plans.push((c, m, a, s, t));
+                if let Some(params) = self.conv_params(conv)? {
+                    plans.push((c, m, a, s, t, params));
                 }
             }
         }
+        let count = plans.len();
         let mut replace = HashMap::new();
-        for &(c, m, a, s, t) in &plans {
-            let Some((mut w, bias)) = self.conv_params(&self.nodes[c])? else {
-                continue;
-            };
+        for (c, m, a, s, t, (mut w, bias)) in plans {
             w.data.iter_mut().for_each(|v| *v *= s);
             let bias = bias.iter().map(|b| b * s + t).collect();
             self.set_conv_params(c, w, bias);
@@ -554,7 +562,7 @@ impl<'a> Graph<'a> {
             replace.insert(a, Vec::new());
         }
         self.splice(replace);
-        Ok(plans.len())
+        Ok(count)
     }
 
     /// `x · Clip(x + 3, 0, 6) / 6` → `x · HardSigmoid(x; α = 1/6, β = ½)`.
@@ -637,7 +645,7 @@ impl<'a> Graph<'a> {
         {
             let readers = self.readers();
             for (m, mul) in self.nodes.iter().enumerate() {
-                if !mul.is("Mul") || mul.inputs.len() != 2 {
+                if mul.inputs.len() != 2 {
                     continue;
                 }
                 let x = match (
@@ -648,61 +656,54 @@ impl<'a> Graph<'a> {
                     (true, false) => &mul.inputs[1],
                     _ => continue,
                 };
-                let Some(s) = self.other_scalar(mul, x)? else {
+                let Some((a, s, t)) = self.scalar_affine(&readers, mul, x)? else {
                     continue;
                 };
-                let Some(a) = self.sole_reader(&readers, &mul.outputs[0]) else {
-                    continue;
-                };
-                let add = &self.nodes[a];
-                if !add.is("Add") {
-                    continue;
-                }
-                let Some(t) = self.other_scalar(add, &mul.outputs[0])? else {
-                    continue;
-                };
-                let y = &add.outputs[0];
+                let y = &self.nodes[a].outputs[0];
                 if self.boundary.contains(y) {
                     continue;
                 }
-                let Some(convs) = readers.get(y.as_str()) else {
+                let Some(readers_of_y) = readers.get(y.as_str()) else {
                     continue;
                 };
-                let mut all_fit = true;
-                for &c in convs {
+                let mut convs = Vec::with_capacity(readers_of_y.len());
+                for &c in readers_of_y {
                     let conv = &self.nodes[c];
                     let fits = conv.is("Conv")
                         && conv.inputs.first() == Some(y)
                         && !conv.inputs[1..].contains(y)
-                        && self.unpadded(conv)?
-                        && self.conv_params(conv)?.is_some();
-                    all_fit &= fits;
+                        && self.unpadded(conv)?;
+                    if !fits {
+                        break;
+                    }
+                    let Some(params) = self.conv_params(conv)? else {
+                        break;
+                    };
+                    convs.push((c, params));
                 }
-                if all_fit {
-                    plans.push((m, a, x.clone(), s, t, convs.clone()));
+                if convs.len() == readers_of_y.len() {
+                    plans.push((m, a, x.clone(), s, t, convs));
                 }
             }
         }
+        let count = plans.len();
         let mut replace = HashMap::new();
-        for (m, a, x, s, t, convs) in &plans {
-            for &c in convs {
-                let Some((mut w, mut bias)) = self.conv_params(&self.nodes[c])? else {
-                    continue;
-                };
+        for (m, a, x, s, t, convs) in plans {
+            for (c, (mut w, mut bias)) in convs {
                 let per_out = w.data.len() / bias.len();
                 for (o, b) in bias.iter_mut().enumerate() {
                     let sum: f32 = w.data[o * per_out..(o + 1) * per_out].iter().sum();
                     *b += t * sum;
                 }
-                w.data.iter_mut().for_each(|v| *v *= *s);
+                w.data.iter_mut().for_each(|v| *v *= s);
                 self.set_conv_params(c, w, bias);
                 self.nodes[c].inputs[0] = x.clone();
             }
-            replace.insert(*m, Vec::new());
-            replace.insert(*a, Vec::new());
+            replace.insert(m, Vec::new());
+            replace.insert(a, Vec::new());
         }
         self.splice(replace);
-        Ok(plans.len())
+        Ok(count)
     }
 
     /// A conv with no padding (explicit zeros or none, and no `auto_pad` but VALID/NOTSET).

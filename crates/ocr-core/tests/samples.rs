@@ -4,10 +4,14 @@ mod common;
 
 use ocr_core::{ModelPreset, OcrConfig, OcrEngine, OcrError};
 
-fn engine(preset: ModelPreset) -> OcrEngine {
+fn config(preset: ModelPreset) -> OcrConfig {
     let mut cfg = OcrConfig::with_models(preset.files(&common::model_dir()));
     cfg.intra_threads = 2;
-    OcrEngine::new(cfg).expect("engine starts (run scripts/setup first)")
+    cfg
+}
+
+fn engine(preset: ModelPreset) -> OcrEngine {
+    OcrEngine::new(config(preset)).expect("engine starts (run scripts/setup first)")
 }
 
 fn sample_text(engine: &OcrEngine) -> Vec<String> {
@@ -55,8 +59,7 @@ fn rec_lanes_read_what_one_lane_reads() {
     let bytes =
         std::fs::read(common::root().join("samples/receipt-kedai-runcit.png")).expect("sample");
     let read = |lanes: usize| {
-        let mut cfg = OcrConfig::with_models(ModelPreset::V4.files(&common::model_dir()));
-        cfg.intra_threads = 2;
+        let mut cfg = config(ModelPreset::V4);
         cfg.rec.lanes = lanes;
         cfg.rec.batch_size = 2;
         let engine = OcrEngine::new(cfg).expect("engine starts");
@@ -81,8 +84,7 @@ fn rewritten_graphs_read_what_the_model_files_read() {
     let bytes =
         std::fs::read(common::root().join("samples/receipt-kedai-runcit.png")).expect("sample");
     let read = |fuse: bool| {
-        let mut cfg = OcrConfig::with_models(ModelPreset::V4.files(&common::model_dir()));
-        cfg.intra_threads = 2;
+        let mut cfg = config(ModelPreset::V4);
         cfg.fuse_graphs = fuse;
         let engine = OcrEngine::new(cfg).expect("engine starts");
         let rewrites = engine.info().graph_rewrites;

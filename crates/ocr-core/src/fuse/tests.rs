@@ -293,47 +293,37 @@ fn a_model_without_the_patterns_is_left_alone() {
     assert_eq!(report.total(), 0);
 }
 
-#[test]
-fn an_affine_the_graph_hands_out_is_not_folded() {
-    // `m1` is a graph output: the Mul after the conv must stay.
+/// `Conv → Mul(s) → Add(t)` with a scale of shape `scale_dims`; `outputs` are handed out.
+fn conv_affine(scale_dims: &[i64], outputs: &[&str]) -> ModelBuilder {
     let mut b = ModelBuilder::default();
     b.input("x", &[1, 2, 6, 6])
         .initializer("w", &[2, 2, 1, 1], &values(4, 1))
-        .initializer("s", &[1], &[2.0])
+        .initializer("s", scale_dims, &[2.0])
         .initializer("t", &[1], &[1.0])
         .node("Conv", &["x", "w"], "y", &[], &[])
-        .node("Mul", &["y", "s"], "m1", &[], &[])
-        .node("Add", &["m1", "t"], "z", &[], &[])
-        .output("m1", &[1, 2, 6, 6])
-        .output("z", &[1, 2, 6, 6]);
-    let (fused, report) = fuse_model(&b.model()).expect("fuse");
+        .node("Mul", &["y", "s"], "m", &[], &[])
+        .node("Add", &["m", "t"], "z", &[], &[]);
+    for o in outputs {
+        b.output(o, &[1, 2, 6, 6]);
+    }
+    b
+}
+
+#[test]
+fn an_affine_the_graph_hands_out_is_not_folded() {
+    // `m` is a graph output: the Mul after the conv must stay.
+    let (fused, report) = fuse_model(&conv_affine(&[1], &["m", "z"]).model()).expect("fuse");
     assert!(fused.is_none(), "{report:?}");
 }
 
 #[test]
 fn scalars_of_higher_rank_or_models_with_subgraphs_are_left_alone() {
     // A [1, 1, 1, 1] "scalar" could broadcast a lower-rank tensor up: not folded.
-    let mut b = ModelBuilder::default();
-    b.input("x", &[1, 2, 6, 6])
-        .initializer("w", &[2, 2, 1, 1], &values(4, 1))
-        .initializer("s", &[1, 1, 1, 1], &[2.0])
-        .initializer("t", &[1], &[1.0])
-        .node("Conv", &["x", "w"], "y", &[], &[])
-        .node("Mul", &["y", "s"], "m", &[], &[])
-        .node("Add", &["m", "t"], "z", &[], &[])
-        .output("z", &[1, 2, 6, 6]);
+    let b = conv_affine(&[1, 1, 1, 1], &["z"]);
     assert!(fuse_model(&b.model()).expect("fuse").0.is_none());
 
     // The same pattern with a [1] scale folds, unless a node holds a subgraph.
-    let mut b = ModelBuilder::default();
-    b.input("x", &[1, 2, 6, 6])
-        .initializer("w", &[2, 2, 1, 1], &values(4, 1))
-        .initializer("s", &[1], &[2.0])
-        .initializer("t", &[1], &[1.0])
-        .node("Conv", &["x", "w"], "y", &[], &[])
-        .node("Mul", &["y", "s"], "m", &[], &[])
-        .node("Add", &["m", "t"], "z", &[], &[])
-        .output("z", &[1, 2, 6, 6]);
+    let mut b = conv_affine(&[1], &["z"]);
     assert_eq!(fuse_model(&b.model()).expect("fuse").1.conv_affine, 1);
     let mut attr = Vec::new();
     wire::put_str(&mut attr, ATTR_NAME, "then_branch");
