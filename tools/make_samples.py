@@ -1,8 +1,10 @@
 """Make OCRlty's sample documents (all invented): a receipt photo-like PNG, a two-page digital
-invoice PDF with a text layer (and a password-protected copy), and a scanned (image-only) PDF of a
-receipt.
+invoice PDF with a text layer (and a password-protected copy, and a Factur-X copy carrying its
+CII XML), and a scanned (image-only) PDF of a receipt. Also the e-invoice test PDFs of
+crates/api/tests/data (the Factur-X invoice with an XML that disagrees with its pages, and with a
+broken XML) and the XML fixtures of crates/einvoice/tests/fixtures (tools/make_einvoices.py).
 
-Run through scripts/make-samples, which provides Pillow and reportlab in a local venv.
+Run through scripts/make-samples, which provides Pillow, reportlab and pypdf in a local venv.
 Output is deterministic (fixed seeds, fixed PDF timestamps), so re-running changes nothing.
 """
 
@@ -131,6 +133,21 @@ def invoice_pdf(path, encrypt=None):
     c.save()
 
 
+def embed_xml(pdf_path, out_path, xml, name="factur-x.xml"):
+    """A copy of `pdf_path` carrying `xml` as the embedded file `name` (EmbeddedFiles name tree
+    and the catalogue's /AF, as Factur-X / PDF/A-3 put it)."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, NameObject
+
+    writer = PdfWriter(clone_from=PdfReader(pdf_path))
+    spec = writer.add_attachment(name, xml.encode("utf-8"))
+    if spec is not None and hasattr(spec, "pdf_object"):
+        writer._root_object[NameObject("/AF")] = ArrayObject([spec.pdf_object.indirect_reference])
+    writer._ID = None
+    with open(out_path, "wb") as f:
+        writer.write(f)
+
+
 SCAN = [
     ("title", "CORNER CAFE LLC", None),
     ("head", "210 Market Street, Springfield", None),
@@ -154,6 +171,23 @@ def main():
     invoice_pdf(os.path.join(OUT, "invoice-muster-buerobedarf.pdf"))
     # The same invoice behind a user password: readers must refuse it with a clear error.
     invoice_pdf(os.path.join(OUT, "encrypted-invoice.pdf"), encrypt="secret")
+    # The same invoice as a Factur-X (EN 16931) e-invoice: the CII XML embedded as factur-x.xml.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import make_einvoices
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    make_einvoices.main_to(os.path.join(root, "crates", "einvoice", "tests", "fixtures"))
+    plain = os.path.join(OUT, "invoice-muster-buerobedarf.pdf")
+    xml = make_einvoices.cii(make_einvoices.MUSTER)
+    embed_xml(plain, os.path.join(OUT, "facturx-muster-buerobedarf.pdf"), xml)
+    data = os.path.join(root, "crates", "api", "tests", "data")
+    os.makedirs(data, exist_ok=True)
+    # Picture and XML disagree: the XML's total and date differ from what the pages print.
+    wrong = xml.replace("<ram:GrandTotalAmount>268.35<", "<ram:GrandTotalAmount>286.35<")
+    wrong = wrong.replace(">20240315<", ">20240316<")
+    embed_xml(plain, os.path.join(data, "facturx-disagreeing.pdf"), wrong)
+    # A broken XML: the pages must still be read, with a warning.
+    embed_xml(plain, os.path.join(data, "facturx-broken-xml.pdf"), xml[:700], name="zugferd-invoice.xml")
     # A scan: the receipt printed, slightly rotated, greyscale, JPEG-compressed, wrapped in a PDF
     # page at 200 dpi with no text layer.
     scan = receipt_image(SCAN, width=620, seed=7).convert("L").rotate(1.2, expand=True, fillcolor=235)

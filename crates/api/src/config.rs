@@ -13,6 +13,8 @@ use kie::{ExtractOptions, FieldName};
 use ocr_core::{ClsMode, ModelFiles, ModelPreset, OcrConfig, default_model_dir};
 use rules::{LocaleHints, RuleContext};
 
+use crate::embedded::EmbeddedInvoice;
+
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -182,6 +184,12 @@ pub struct RuleArgs {
     /// `false` passes the backend's raw strings through without normalisation or checks.
     #[arg(long, env = "RULES_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub rules_enabled: bool,
+
+    /// E-invoice XML embedded in a PDF (Factur-X, ZUGFeRD, XRechnung): `prefer` takes the
+    /// fields from it and checks them against the pages, `off` reads only the pages, `only`
+    /// reads only the XML (a PDF without one is refused). XML uploads are always read.
+    #[arg(long, env = "EMBEDDED_INVOICE", value_enum, default_value = "prefer")]
+    pub embedded_invoice: EmbeddedInvoice,
 }
 
 impl RuleArgs {
@@ -393,7 +401,7 @@ pub struct ServeArgs {
         long,
         env = "ALLOWED_CONTENT_TYPES",
         value_delimiter = ',',
-        default_value = "application/pdf,image/jpeg,image/png,image/tiff,image/webp"
+        default_value = "application/pdf,image/jpeg,image/png,image/tiff,image/webp,application/xml"
     )]
     pub allowed_content_types: Vec<String>,
 
@@ -461,7 +469,7 @@ impl ServeArgs {
             if doc_input::DocumentKind::from_mime(t).is_none() {
                 return Err(invalid(format!(
                     "ALLOWED_CONTENT_TYPES: '{t}' is not one of application/pdf, image/jpeg, \
-                     image/png, image/tiff, image/webp"
+                     image/png, image/tiff, image/webp, application/xml"
                 )));
             }
         }

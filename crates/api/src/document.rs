@@ -8,6 +8,8 @@ use ocr_core::{OcrEngine, OcrError, PageTimings};
 use serde::Serialize;
 use tilt_prep::{DocPage, DocWord, OcrDocument, PageSource};
 
+use crate::embedded::{EmbeddedInvoice, InvoiceXml};
+
 /// Why a document produced no OCR Document.
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
@@ -15,6 +17,15 @@ pub enum DocumentError {
     Input(#[from] InputError),
     #[error(transparent)]
     Ocr(#[from] OcrError),
+    /// The upload is e-invoice XML that cannot be read, or (with `embedded_invoice=only`) the
+    /// PDF's embedded one cannot.
+    #[error("e-invoice XML: {0}")]
+    EInvoice(#[from] einvoice::EInvoiceError),
+    #[error(
+        "the PDF carries no e-invoice XML (factur-x.xml, zugferd-invoice.xml, xrechnung.xml) \
+         and embedded_invoice=only was asked for"
+    )]
+    NoEmbeddedInvoice,
 }
 
 impl DocumentError {
@@ -22,6 +33,8 @@ impl DocumentError {
         match self {
             DocumentError::Input(e) => e.code(),
             DocumentError::Ocr(e) => e.code(),
+            DocumentError::EInvoice(e) => e.code(),
+            DocumentError::NoEmbeddedInvoice => "no_embedded_invoice",
         }
     }
 
@@ -30,6 +43,7 @@ impl DocumentError {
         match self {
             DocumentError::Input(e) => e.is_input_error(),
             DocumentError::Ocr(e) => e.is_input_error(),
+            DocumentError::EInvoice(_) | DocumentError::NoEmbeddedInvoice => true,
         }
     }
 }
@@ -54,20 +68,50 @@ pub struct ReadDocument {
     pub pages: Vec<PageReport>,
     /// The whole read, sniffing and opening included, in ms.
     pub ms: f64,
+    /// The e-invoice: the upload itself when it is XML, else the PDF's embedded one (unless
+    /// embedded-invoice reading is off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice: Option<InvoiceXml>,
 }
 
-/// Reads every page of `bytes` (PDF, JPEG, PNG, TIFF or WebP, decided by magic bytes).
-/// `pdfium` is needed only for PDFs.
+/// Reads every page of `bytes` (PDF, JPEG, PNG, TIFF or WebP, decided by magic bytes), with
+/// embedded e-invoices ignored. `pdfium` is needed only for PDFs.
 pub fn read_document(
     bytes: &[u8],
     engine: &OcrEngine,
     pdfium: Option<&PdfLibrary>,
     pdf: &PdfOptions,
 ) -> Result<ReadDocument, DocumentError> {
+    read_document_with(bytes, engine, pdfium, pdf, EmbeddedInvoice::Off)
+}
+
+/// Reads `bytes` as [`read_document`] does, and the e-invoice XML: an XML upload is parsed
+/// (an unreadable one is an error); a PDF's embedded XML is looked for unless `embedded` is
+/// off, and with [`EmbeddedInvoice::Only`] it alone is read (no pages; none is an error).
+pub fn read_document_with(
+    bytes: &[u8],
+    engine: &OcrEngine,
+    pdfium: Option<&PdfLibrary>,
+    pdf: &PdfOptions,
+    embedded: EmbeddedInvoice,
+) -> Result<ReadDocument, DocumentError> {
     let t0 = Instant::now();
     let kind = doc_input::sniff(bytes)?;
     let mut document = OcrDocument::default();
     let mut pages = Vec::new();
+    if kind == DocumentKind::Xml {
+        let invoice = einvoice::parse(bytes)?;
+        return Ok(ReadDocument {
+            kind,
+            document,
+            pages,
+            ms: t0.elapsed().as_secs_f64() * 1e3,
+            invoice: Some(InvoiceXml::Read {
+                name: None,
+                invoice: Box::new(invoice),
+            }),
+        });
+    }
     if kind.is_image() {
         let t = Instant::now();
         let page = engine.recognize_bytes(bytes)?;
@@ -83,6 +127,7 @@ pub fn read_document(
             document,
             pages,
             ms: t0.elapsed().as_secs_f64() * 1e3,
+            invoice: None,
         });
     }
     let pdfium = match pdfium {
@@ -90,6 +135,38 @@ pub fn read_document(
         None => PdfLibrary::bind(None)?,
     };
     let doc = pdfium.open(bytes, pdf)?;
+    let invoice = match embedded {
+        EmbeddedInvoice::Off => None,
+        _ => doc
+            .invoice_attachment()
+            .map(|a| match einvoice::parse(&a.bytes) {
+                Ok(inv) => Ok(InvoiceXml::Read {
+                    name: Some(a.name),
+                    invoice: Box::new(inv),
+                }),
+                Err(e) => Err((a.name, e)),
+            }),
+    };
+    if embedded == EmbeddedInvoice::Only {
+        let invoice = match invoice {
+            None => return Err(DocumentError::NoEmbeddedInvoice),
+            Some(Err((_, e))) => return Err(DocumentError::EInvoice(e)),
+            Some(Ok(inv)) => inv,
+        };
+        return Ok(ReadDocument {
+            kind,
+            document,
+            pages,
+            ms: t0.elapsed().as_secs_f64() * 1e3,
+            invoice: Some(invoice),
+        });
+    }
+    let invoice = invoice.map(|r| {
+        r.unwrap_or_else(|(name, e)| InvoiceXml::Broken {
+            name,
+            error: e.to_string(),
+        })
+    });
     for index in 0..doc.page_count() {
         let t = Instant::now();
         let (page, timings) = match doc.page(index)? {
@@ -116,6 +193,7 @@ pub fn read_document(
         document,
         pages,
         ms: t0.elapsed().as_secs_f64() * 1e3,
+        invoice,
     })
 }
 

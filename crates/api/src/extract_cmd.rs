@@ -50,12 +50,13 @@ pub struct ExtractArgs {
     #[command(flatten)]
     pub pdf: PdfArgs,
 
-    /// Documents (PDF, PNG, JPEG, TIFF, WebP) or folders of them (searched recursively).
+    /// Documents (PDF, PNG, JPEG, TIFF, WebP, CII/UBL e-invoice XML) or folders of them
+    /// (searched recursively).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
 
-const DOCUMENT_EXTENSIONS: [&str; 7] = ["pdf", "png", "jpg", "jpeg", "tif", "tiff", "webp"];
+const DOCUMENT_EXTENSIONS: [&str; 8] = ["pdf", "png", "jpg", "jpeg", "tif", "tiff", "webp", "xml"];
 
 /// Files as given, folders expanded to the documents under them (sorted).
 fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
@@ -127,6 +128,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let req = ExtractRequest {
         backend: None,
         options: args.rules.extract_options(),
+        embedded_invoice: args.rules.embedded_invoice,
     };
     let include = Include {
         ocr: args.include_ocr,

@@ -5,13 +5,14 @@
 
 pub mod config;
 pub mod document;
+pub mod embedded;
 pub mod pipeline;
 pub mod server;
 pub mod tilt_backend;
 pub mod tilt_server;
 pub mod visualize;
 
-pub use document::{DocumentError, PageReport, ReadDocument, read_document};
+pub use document::{DocumentError, PageReport, ReadDocument, read_document, read_document_with};
 
 use kie::{Extraction, FieldName};
 use serde_json::{Map, Value, json};

@@ -22,7 +22,8 @@ use ocr_core::{OcrConfig, OcrEngine, OcrError};
 use serde::Serialize;
 use tilt_prep::OcrDocument;
 
-use crate::document::{DocumentError, PageReport, ReadDocument, read_document};
+use crate::document::{DocumentError, PageReport, ReadDocument, read_document_with};
+use crate::embedded::{self, EmbeddedInvoice, InvoiceXml};
 
 /// Why a document produced no extraction.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,8 @@ pub struct ExtractRequest {
     pub backend: Option<String>,
     /// Hints, rules switch and wanted fields.
     pub options: ExtractOptions,
+    /// How a PDF's embedded e-invoice XML is used.
+    pub embedded_invoice: EmbeddedInvoice,
 }
 
 /// Milliseconds per stage. `decode` covers sniffing, opening PDFs, text layers, rendering and
@@ -241,8 +244,12 @@ impl Pipeline {
         req: &ExtractRequest,
     ) -> Result<ExtractOutput, PipelineError> {
         self.backend(req.backend.as_deref())?;
-        let read = self.read(bytes)?;
-        let images = self.images_for(bytes, req.backend.as_deref())?;
+        let read = self.read(bytes, req.embedded_invoice)?;
+        let images = if read.document.pages.is_empty() {
+            Vec::new()
+        } else {
+            self.images_for(bytes, req.backend.as_deref())?
+        };
         if images.is_empty() {
             return self.kie(read, req);
         }
@@ -284,6 +291,7 @@ impl Pipeline {
                 let img = ocr_core::decode_image(bytes, self.engine.config().max_pixels)?;
                 Ok(vec![image("image/png", encode(&img, false)?)])
             }
+            DocumentKind::Xml => Ok(Vec::new()),
             DocumentKind::Pdf => {
                 let doc = self
                     .pdfium
@@ -299,12 +307,19 @@ impl Pipeline {
         }
     }
 
-    /// The first half of [`Pipeline::extract`]: every page into the OCR Document (CPU-bound).
-    pub fn read(&self, bytes: &[u8]) -> Result<ReadDocument, DocumentError> {
-        read_document(bytes, &self.engine, Some(self.pdfium), &self.pdf)
+    /// The first half of [`Pipeline::extract`]: every page into the OCR Document (CPU-bound),
+    /// and the e-invoice XML as `embedded` asks.
+    pub fn read(
+        &self,
+        bytes: &[u8],
+        embedded: EmbeddedInvoice,
+    ) -> Result<ReadDocument, DocumentError> {
+        read_document_with(bytes, &self.engine, Some(self.pdfium), &self.pdf, embedded)
     }
 
     /// The second half: the backend and its rules over a document read by [`Pipeline::read`].
+    /// When the read found a readable e-invoice XML, the fields come from it (backend
+    /// `embedded-xml`) and the backend's reading of the pages, if any, only checks them.
     pub fn kie(
         &self,
         read: ReadDocument,
@@ -318,9 +333,41 @@ impl Pipeline {
             .map(|t| t.total_ms)
             .sum();
         let t1 = Instant::now();
-        let extraction = backend
-            .extract(&read.document, &req.options)
-            .map_err(PipelineError::Kie)?;
+        let mut source = (backend.name().to_string(), backend.model_version());
+        let extraction = match &read.invoice {
+            Some(InvoiceXml::Read { invoice, .. }) => {
+                let mut x = embedded::extraction(invoice, &req.options);
+                if !read.document.pages.is_empty() {
+                    match backend.extract(&read.document, &req.options) {
+                        Ok(pages) => x.warnings.extend(embedded::cross_check(&x, &pages)),
+                        Err(e) => x.warnings.push(rules::Warning {
+                            code: "embedded_xml.unchecked".into(),
+                            message: format!(
+                                "the pages could not be read to check the XML against: {e}"
+                            ),
+                        }),
+                    }
+                }
+                source = (embedded::BACKEND_NAME.into(), embedded::model_version());
+                x
+            }
+            Some(InvoiceXml::Broken { name, error }) => {
+                let mut x = backend
+                    .extract(&read.document, &req.options)
+                    .map_err(PipelineError::Kie)?;
+                x.warnings.push(rules::Warning {
+                    code: "embedded_xml.invalid".into(),
+                    message: format!(
+                        "the embedded {name} could not be read ({error}); the fields are read \
+                         from the pages"
+                    ),
+                });
+                x
+            }
+            None => backend
+                .extract(&read.document, &req.options)
+                .map_err(PipelineError::Kie)?,
+        };
         let kie_ms = ms(t1);
         let timings = StageTimings {
             decode: (read.ms - ocr_ms).max(0.0),
@@ -334,8 +381,8 @@ impl Pipeline {
             document: read.document,
             pages: read.pages,
             extraction,
-            backend: backend.name().to_string(),
-            model_version: backend.model_version(),
+            backend: source.0,
+            model_version: source.1,
             timings,
         })
     }

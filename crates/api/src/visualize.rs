@@ -80,7 +80,11 @@ impl Visualizer {
         let scale = (h as f32 / 70.0).clamp(14.0, 40.0);
         for f in FieldName::ALL {
             let field = x.field(f);
-            let Some(e) = field.evidence.as_ref().filter(|e| e.page == page.index) else {
+            let Some(e) = field
+                .evidence
+                .as_ref()
+                .filter(|e| e.page == page.index && e.source == kie::EvidenceSource::Page)
+            else {
                 continue;
             };
             let c = colour(f);
@@ -118,8 +122,11 @@ pub fn page_images(
     pdf: &PdfOptions,
     max_pixels: u64,
 ) -> Result<Vec<RgbImage>, VisualizeError> {
-    if doc_input::sniff(bytes)? != DocumentKind::Pdf {
-        return Ok(vec![ocr_core::decode_image(bytes, max_pixels)?]);
+    match doc_input::sniff(bytes)? {
+        DocumentKind::Pdf => {}
+        // An XML e-invoice has no pages to draw on.
+        DocumentKind::Xml => return Ok(Vec::new()),
+        _ => return Ok(vec![ocr_core::decode_image(bytes, max_pixels)?]),
     }
     let lib = PdfLibrary::bind(None)?;
     let doc = lib.open(bytes, pdf)?;

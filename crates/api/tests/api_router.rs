@@ -552,3 +552,193 @@ fn docs_openapi_json_is_generated_from_the_code() {
         );
     }
 }
+
+fn einvoice_fixture(name: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../einvoice/tests/fixtures")
+        .join(name);
+    std::fs::read(p).expect("fixture (tools/make_einvoices.py)")
+}
+
+fn test_pdf(name: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    std::fs::read(p).expect("test PDF (scripts/make-samples)")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_factur_x_pdf_is_read_from_its_embedded_xml_unless_told_otherwise() {
+    let st = ready(&[]);
+    let pdf = sample("facturx-muster-buerobedarf.pdf");
+    let req = |q: &str| post(q, multipart(&[("file", Some("f.pdf"), &pdf)]));
+    let (s, _, v) = send(&st, req("/v1/extract")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["meta"]["backend"], "embedded-xml");
+    assert_eq!(v["meta"]["kind"], "pdf");
+    let want = [
+        ("merchant", "Muster Bürobedarf GmbH"),
+        ("date", "2024-03-15"),
+        ("currency", "EUR"),
+        ("subtotal", "225.50"),
+        ("tax_amount", "42.85"),
+        ("total", "268.35"),
+    ];
+    for (field, value) in want {
+        assert_eq!(v["data"][field], value, "{field}: {v}");
+        let f = &v["fields"][field];
+        assert_eq!(f["confidence"], 1.0, "{field}");
+        assert_eq!(f["evidence"]["source"], "embedded-xml", "{field}");
+        assert!(f["evidence"]["page"].is_null() && f["evidence"]["bbox"].is_null());
+    }
+    assert_eq!(
+        v["fields"]["total"]["evidence"]["path"],
+        "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:GrandTotalAmount"
+    );
+    // The pages agree with the XML: the cross-check adds nothing.
+    assert_eq!(v["warnings"], serde_json::json!([]), "{v}");
+
+    // Off: the pages alone (another answer, not the cached one).
+    let (s, _, off) = send(&st, req("/v1/extract?embedded_invoice=off")).await;
+    assert_eq!(s, StatusCode::OK, "{off}");
+    assert_eq!(off["meta"]["backend"], "layout");
+    assert_eq!(off["meta"]["cache"], "miss");
+    assert_eq!(off["fields"]["total"]["evidence"]["source"], "page");
+    assert_eq!(off["fields"]["total"]["evidence"]["page"], 1);
+    assert_eq!(off["data"]["total"], "268.35");
+
+    // Only: the XML without reading pages; a PDF without one is refused.
+    let (s, _, only) = send(&st, req("/v1/extract?embedded_invoice=only")).await;
+    assert_eq!(s, StatusCode::OK, "{only}");
+    assert_eq!(only["data"], v["data"]);
+    assert_eq!(only["meta"]["timings_ms"]["ocr"], 0.0);
+    let plain = sample("invoice-muster-buerobedarf.pdf");
+    let (s, h, e) = send(
+        &st,
+        post(
+            "/v1/extract",
+            multipart(&[
+                ("file", Some("p.pdf"), &plain),
+                ("embedded_invoice", None, b"only"),
+            ]),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_problem(&h, &e, 422, "no_embedded_invoice");
+    let (s, h, e) = send(&st, req("/v1/extract?embedded_invoice=always")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_problem(&h, &e, 400, "malformed_request");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_factur_x_pdf_whose_xml_disagrees_with_its_pages_or_is_broken_says_so() {
+    let st = ready(&[]);
+    let pdf = test_pdf("facturx-disagreeing.pdf");
+    let (s, _, v) = send(
+        &st,
+        post("/v1/extract", multipart(&[("file", Some("d.pdf"), &pdf)])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["data"]["total"], "286.35",
+        "the XML's values are the answer"
+    );
+    let codes: Vec<&str> = v["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"embedded_xml.disagrees.total"), "{codes:?}");
+    assert!(codes.contains(&"embedded_xml.disagrees.date"), "{codes:?}");
+    assert!(
+        !codes.contains(&"embedded_xml.disagrees.merchant"),
+        "{codes:?}"
+    );
+
+    let broken = test_pdf("facturx-broken-xml.pdf");
+    let (s, _, v) = send(
+        &st,
+        post(
+            "/v1/extract",
+            multipart(&[("file", Some("b.pdf"), &broken)]),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["meta"]["backend"], "layout", "the pages are read instead");
+    assert_eq!(v["data"]["total"], "268.35");
+    assert_eq!(v["warnings"][0]["code"], "embedded_xml.invalid", "{v}");
+    assert!(
+        v["warnings"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("zugferd-invoice.xml")),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bare_cii_and_ubl_uploads_are_read_and_hostile_xml_is_refused() {
+    let st = ready(&[]);
+    let upload = |name: &str| {
+        post(
+            "/v1/extract",
+            multipart(&[("file", Some("x.xml"), &einvoice_fixture(name))]),
+        )
+    };
+    let (s, _, v) = send(&st, upload("ubl-peppol-en-invoice.xml")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["meta"]["kind"], "xml");
+    assert_eq!(v["meta"]["pages"], 0);
+    assert_eq!(v["meta"]["backend"], "embedded-xml");
+    assert_eq!(v["data"]["merchant"], "Northwind Traders Ltd");
+    assert_eq!(v["data"]["currency"], "GBP");
+    assert_eq!(v["data"]["total"], "1200.00");
+    assert_eq!(v["data"]["tax_amount"], "200.00");
+
+    let (s, _, v) = send(&st, upload("cii-facturx-fr-avoir.xml")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["total"], "-144.00", "a credit note is negative");
+    assert_eq!(v["data"]["merchant"], "Papeterie Lefèvre SARL");
+    assert_eq!(v["warnings"][0]["code"], "credit_note");
+
+    for (file, status, code) in [
+        ("hostile-xxe.xml", 422, "einvoice_dtd_refused"),
+        ("hostile-entity-expansion.xml", 422, "einvoice_dtd_refused"),
+        ("hostile-truncated.xml", 422, "invalid_einvoice_xml"),
+        ("bad-amount.xml", 422, "invalid_einvoice_xml"),
+        ("not-an-invoice.xml", 415, "unsupported_format"),
+    ] {
+        let (s, h, v) = send(&st, upload(file)).await;
+        assert_eq!(s.as_u16(), status, "{file}: {v}");
+        assert_problem(&h, &v, status, code);
+        assert!(!v.to_string().contains("root:x:0"), "{file}: {v}");
+    }
+    // XML is a type like the others: it can be switched off.
+    let png_only = ready(&["--allowed-content-types", "image/png"]);
+    let (s, h, v) = send(&png_only, upload("ubl-peppol-en-invoice.xml")).await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    assert_problem(&h, &v, 415, "unsupported_format");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_with_hostile_xml_loses_none_of_its_other_files() {
+    let st = ready(&[]);
+    let good = einvoice_fixture("zugferd1-de-rechnung.xml");
+    let xxe = einvoice_fixture("hostile-xxe.xml");
+    let pdf = sample("facturx-muster-buerobedarf.pdf");
+    let body = multipart(&[
+        ("files[]", Some("a.xml"), &good),
+        ("files[]", Some("b.xml"), &xxe),
+        ("files[]", Some("c.pdf"), &pdf),
+    ]);
+    let (s, _, v) = send(&st, post("/v1/extract-batch", body)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["succeeded"], 2);
+    assert_eq!(v["items"][0]["result"]["data"]["total"], "235.62");
+    assert_eq!(v["items"][1]["status"], 422);
+    assert_eq!(v["items"][1]["error"]["code"], "einvoice_dtd_refused");
+    assert_eq!(v["items"][2]["result"]["data"]["total"], "268.35");
+}

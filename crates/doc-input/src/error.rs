@@ -8,7 +8,9 @@ pub enum InputError {
     #[error("empty input: the file has zero bytes")]
     Empty,
 
-    #[error("unsupported format: {seen} (supported: PDF, JPEG, PNG, TIFF, WebP)")]
+    #[error(
+        "unsupported format: {seen} (supported: PDF, JPEG, PNG, TIFF, WebP, CII/UBL e-invoice XML)"
+    )]
     UnsupportedFormat { seen: String },
 
     #[error("the PDF is encrypted and cannot be opened without a password")]

@@ -28,7 +28,7 @@ mod sniff;
 
 pub use error::InputError;
 pub use pdf::{
-    CharBox, PageContent, PdfDoc, PdfLibrary, PdfOptions, TextWord, default_library_dir,
-    group_words,
+    Attachment, CharBox, INVOICE_ATTACHMENT_NAMES, PageContent, PdfDoc, PdfLibrary, PdfOptions,
+    TextWord, default_library_dir, group_words,
 };
 pub use sniff::{DocumentKind, describe_magic, sniff};

@@ -192,6 +192,25 @@ impl std::fmt::Debug for PdfDoc<'_> {
     }
 }
 
+/// The names Factur-X, ZUGFeRD 2 (`zugferd-invoice.xml`), ZUGFeRD 1 (`ZUGFeRD-invoice.xml`)
+/// and XRechnung give their embedded invoice, in order of preference (matched without regard
+/// to case).
+pub const INVOICE_ATTACHMENT_NAMES: [&str; 3] =
+    ["factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml"];
+
+/// A file embedded in a PDF.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Attachment({}, {} bytes)", self.name, self.bytes.len())
+    }
+}
+
 /// A character with its box in page pixels and its font size in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CharBox {
@@ -250,6 +269,44 @@ impl PdfDoc<'_> {
         let image = render(&page, config, index)?;
         self.check_budget()?;
         Ok(PageContent::Scan { image })
+    }
+
+    /// The e-invoice XML the PDF carries as an embedded file (Factur-X / ZUGFeRD / XRechnung),
+    /// if any: an attachment with one of the standard names (in the order of
+    /// [`INVOICE_ATTACHMENT_NAMES`]), else any `.xml` attachment whose root element is a CII or
+    /// UBL invoice. Attachments over [`einvoice::MAX_XML_BYTES`] are not read.
+    pub fn invoice_attachment(&self) -> Option<Attachment> {
+        let attachments = self.doc.attachments();
+        let mut found: Vec<(usize, Attachment)> = Vec::new();
+        for a in attachments.iter() {
+            let name = a.name();
+            let lower = name.to_ascii_lowercase();
+            let rank = INVOICE_ATTACHMENT_NAMES
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(&lower));
+            if rank.is_none() && !lower.ends_with(".xml") {
+                continue;
+            }
+            if a.len() > einvoice::MAX_XML_BYTES {
+                tracing::warn!(
+                    name,
+                    bytes = a.len(),
+                    "embedded XML over the size limit, ignored"
+                );
+                continue;
+            }
+            let Ok(bytes) = a.save_to_bytes() else {
+                continue;
+            };
+            let rank = match rank {
+                Some(r) => r,
+                None if einvoice::sniff(&bytes).is_some() => INVOICE_ATTACHMENT_NAMES.len(),
+                None => continue,
+            };
+            found.push((rank, Attachment { name, bytes }));
+        }
+        found.sort_by_key(|(rank, _)| *rank);
+        found.into_iter().next().map(|(_, a)| a)
     }
 
     /// Page `index` rendered at the scale [`PdfDoc::page`] uses, so that its pixels match the

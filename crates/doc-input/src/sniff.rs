@@ -13,15 +13,18 @@ pub enum DocumentKind {
     Png,
     Tiff,
     Webp,
+    /// A structured e-invoice: CII (Factur-X, ZUGFeRD, XRechnung) or UBL XML.
+    Xml,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 5] = [
+    pub const ALL: [DocumentKind; 6] = [
         DocumentKind::Pdf,
         DocumentKind::Jpeg,
         DocumentKind::Png,
         DocumentKind::Tiff,
         DocumentKind::Webp,
+        DocumentKind::Xml,
     ];
 
     /// The kind a MIME type names (`image/jpg` is taken for `image/jpeg`).
@@ -29,6 +32,9 @@ impl DocumentKind {
         let m = mime.trim().to_ascii_lowercase();
         if m == "image/jpg" {
             return Some(DocumentKind::Jpeg);
+        }
+        if m == "text/xml" {
+            return Some(DocumentKind::Xml);
         }
         Self::ALL.into_iter().find(|k| k.mime() == m)
     }
@@ -41,16 +47,17 @@ impl DocumentKind {
             DocumentKind::Png => "image/png",
             DocumentKind::Tiff => "image/tiff",
             DocumentKind::Webp => "image/webp",
+            DocumentKind::Xml => "application/xml",
         }
     }
 
     pub fn is_image(self) -> bool {
-        self != DocumentKind::Pdf
+        !matches!(self, DocumentKind::Pdf | DocumentKind::Xml)
     }
 }
 
 /// Decides the type by magic bytes. A PDF's header may follow up to 1024 bytes of junk, as
-/// readers allow.
+/// readers allow. XML counts only when its root element is an e-invoice's (CII or UBL).
 pub fn sniff(bytes: &[u8]) -> Result<DocumentKind, InputError> {
     if bytes.is_empty() {
         return Err(InputError::Empty);
@@ -67,6 +74,8 @@ pub fn sniff(bytes: &[u8]) -> Result<DocumentKind, InputError> {
         DocumentKind::Tiff
     } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         DocumentKind::Webp
+    } else if einvoice::sniff(bytes).is_some() {
+        DocumentKind::Xml
     } else {
         return Err(InputError::UnsupportedFormat {
             seen: describe_magic(bytes),
@@ -83,7 +92,7 @@ pub fn describe_magic(bytes: &[u8]) -> String {
         (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
         (b"\xd0\xcf\x11\xe0", "an old Office document"),
         (b"\x1f\x8b", "gzip data"),
-        (b"<?xml", "XML"),
+        (b"<?xml", "XML that is not a CII or UBL e-invoice"),
         (b"<svg", "an SVG image"),
         (b"{", "JSON"),
         (b"\0\0\0", "an ISO media file (HEIC/AVIF?)"),
@@ -110,13 +119,21 @@ mod tests {
 
     #[test]
     fn kinds_by_magic() {
-        let cases: [(&[u8], DocumentKind); 6] = [
+        let cases: [(&[u8], DocumentKind); 8] = [
             (b"%PDF-1.7\n...", DocumentKind::Pdf),
             (b"\r\n junk before %PDF-1.4", DocumentKind::Pdf),
             (&[0xff, 0xd8, 0xff, 0xe0, 0, 0], DocumentKind::Jpeg),
             (b"\x89PNG\r\n\x1a\n\0\0", DocumentKind::Png),
             (b"II*\0\x08\0\0\0", DocumentKind::Tiff),
             (b"RIFF\0\0\0\0WEBPVP8 ", DocumentKind::Webp),
+            (
+                b"<?xml version=\"1.0\"?><rsm:CrossIndustryInvoice xmlns:rsm=\"urn:x\">",
+                DocumentKind::Xml,
+            ),
+            (
+                b"\xef\xbb\xbf<CreditNote xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2\">",
+                DocumentKind::Xml,
+            ),
         ];
         for (bytes, kind) in cases {
             assert_eq!(sniff(bytes).expect("known"), kind, "{bytes:?}");
@@ -129,6 +146,7 @@ mod tests {
         let msg = |b: &[u8]| sniff(b).expect_err("unknown").to_string();
         assert!(msg(b"GIF89a....").contains("GIF"));
         assert!(msg(b"PK\x03\x04rest").contains("ZIP"));
+        assert!(msg(b"<?xml version=\"1.0\"?><Order/>").contains("not a CII or UBL e-invoice"));
         assert!(msg(b"hello, world").contains("text starting \"hello, world\""));
         assert!(msg(&[0x01, 0x02, 0x03, 0x04]).contains("unknown bytes 01 02 03 04"));
     }

@@ -69,16 +69,16 @@ pub fn locate(doc: &OcrDocument, raw: &str) -> Option<Evidence> {
     let evidence = |page: usize, idx: &[usize]| {
         let p = &doc.pages[page];
         let words: Vec<&tilt_prep::DocWord> = idx.iter().map(|&i| &p.words[i]).collect();
-        Evidence {
+        Evidence::on_page(
             page,
-            words: idx.to_vec(),
-            bbox: tilt_prep::document::union(words.iter().map(|w| w.bbox)),
-            text: words
+            idx.to_vec(),
+            tilt_prep::document::union(words.iter().map(|w| w.bbox)),
+            words
                 .iter()
                 .map(|w| w.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" "),
-        }
+        )
     };
     for (pi, p) in doc.pages.iter().enumerate() {
         for line in &p.lines {

@@ -502,12 +502,8 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
 
     let mut raw = RawFields::default();
     let mut evidence: Vec<(FieldName, Evidence)> = Vec::new();
-    let ev = |m: &Money| Evidence {
-        page: lines[m.line].page,
-        words: m.words.clone(),
-        bbox: m.bbox,
-        text: m.raw.clone(),
-    };
+    let ev =
+        |m: &Money| Evidence::on_page(lines[m.line].page, m.words.clone(), m.bbox, m.raw.clone());
     let total_money: Option<Money> = match total {
         Some((score, c)) => {
             let conf = (0.55 + 0.25 * c.strength + 0.1 * score.min(2.0)).min(0.97)
@@ -747,11 +743,13 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         let e = ev_lines
             .iter()
             .map(|&i| line_evidence(&lines[i]))
-            .reduce(|a, b| Evidence {
-                page: a.page,
-                words: a.words.into_iter().chain(b.words).collect(),
-                bbox: tilt_prep::document::union([a.bbox, b.bbox]),
-                text: format!("{} {}", a.text, b.text),
+            .reduce(|a, b| {
+                Evidence::on_page(
+                    a.page,
+                    a.words.into_iter().chain(b.words).collect(),
+                    tilt_prep::document::union([a.bbox, b.bbox]),
+                    format!("{} {}", a.text, b.text),
+                )
             });
         if let Some(e) = e {
             evidence.push((FieldName::Merchant, e));
@@ -898,12 +896,7 @@ fn median(v: impl Iterator<Item = f32>) -> f32 {
 }
 
 fn line_evidence(l: &Line<'_>) -> Evidence {
-    Evidence {
-        page: l.page,
-        words: l.words.to_vec(),
-        bbox: l.bbox,
-        text: l.text.to_string(),
-    }
+    Evidence::on_page(l.page, l.words.to_vec(), l.bbox, l.text.to_string())
 }
 
 /// A `Total` on a row with other column headings is a table header.
@@ -950,12 +943,7 @@ fn find_words(doc: &OcrDocument, lines: &[Line<'_>], token: &str) -> Option<Evid
         let page = &doc.pages[l.page];
         if let Some(&wi) = l.words.iter().find(|&&wi| standalone(&page.words[wi].text)) {
             let w = &page.words[wi];
-            return Some(Evidence {
-                page: l.page,
-                words: vec![wi],
-                bbox: w.bbox,
-                text: w.text.clone(),
-            });
+            return Some(Evidence::on_page(l.page, vec![wi], w.bbox, w.text.clone()));
         }
     }
     None

@@ -31,5 +31,6 @@ mod types;
 pub use answers::locate;
 pub use layout::LayoutBackend;
 pub use types::{
-    Evidence, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError, PageImage,
+    Evidence, EvidenceSource, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError,
+    PageImage,
 };

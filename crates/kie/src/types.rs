@@ -48,6 +48,18 @@ impl std::str::FromStr for FieldName {
     }
 }
 
+/// What a value was read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceSource {
+    /// Words of a page (text layer or OCR): `page`, `words` and `bbox` locate them.
+    #[default]
+    Page,
+    /// An e-invoice's XML (embedded in the PDF, or the upload itself): `path` names the
+    /// element; `page`, `words` and `bbox` are empty.
+    EmbeddedXml,
+}
+
 /// Where on the document a value was read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -57,8 +69,39 @@ pub struct Evidence {
     pub words: Vec<usize>,
     /// The words' box in page pixels.
     pub bbox: BBox,
-    /// The words' text as read.
+    /// The words' text as read (for XML, the element's text).
     pub text: String,
+    #[serde(default)]
+    pub source: EvidenceSource,
+    /// The XML element's path, for [`EvidenceSource::EmbeddedXml`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Evidence {
+    /// Evidence on a page: the words `words` of page `page`, their box and text.
+    pub fn on_page(page: usize, words: Vec<usize>, bbox: BBox, text: String) -> Evidence {
+        Evidence {
+            page,
+            words,
+            bbox,
+            text,
+            source: EvidenceSource::Page,
+            path: None,
+        }
+    }
+
+    /// Evidence in an e-invoice's XML: the element at `path` with its text.
+    pub fn in_xml(path: String, text: String) -> Evidence {
+        Evidence {
+            page: 0,
+            words: Vec::new(),
+            bbox: [0.0; 4],
+            text,
+            source: EvidenceSource::EmbeddedXml,
+            path: Some(path),
+        }
+    }
 }
 
 /// One extracted field.

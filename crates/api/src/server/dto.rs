@@ -33,14 +33,37 @@ pub struct ExtractData {
 /// Where a value was read.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EvidenceOut {
-    /// 0-based page.
-    pub page: usize,
-    /// Indices into that page's words.
+    /// `page` (words of a page) or `embedded-xml` (an e-invoice's XML: see `path`).
+    #[schema(example = "page")]
+    pub source: String,
+    /// 0-based page; null for XML.
+    pub page: Option<usize>,
+    /// Indices into that page's words (empty for XML).
     pub words: Vec<usize>,
-    /// `[x1, y1, x2, y2]` in page pixels.
-    pub bbox: [f32; 4],
-    /// The words as read.
+    /// `[x1, y1, x2, y2]` in the pixels of the page as sent (EXIF-corrected); null for XML.
+    pub bbox: Option<[f32; 4]>,
+    /// The words as read, or the XML element's text.
     pub text: String,
+    /// The XML element's path (`/rsm:CrossIndustryInvoice/.../ram:GrandTotalAmount`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl From<&kie::Evidence> for EvidenceOut {
+    fn from(e: &kie::Evidence) -> Self {
+        let on_page = e.source == kie::EvidenceSource::Page;
+        EvidenceOut {
+            source: match e.source {
+                kie::EvidenceSource::Page => "page".into(),
+                kie::EvidenceSource::EmbeddedXml => "embedded-xml".into(),
+            },
+            page: on_page.then_some(e.page),
+            words: e.words.clone(),
+            bbox: on_page.then_some(e.bbox),
+            text: e.text.clone(),
+            path: e.path.clone(),
+        }
+    }
 }
 
 /// One field with how it was found.
@@ -171,12 +194,7 @@ impl ExtractResponse {
                         value: f.value.clone(),
                         raw: f.raw.clone(),
                         confidence: f.confidence,
-                        evidence: f.evidence.as_ref().map(|e| EvidenceOut {
-                            page: e.page,
-                            words: e.words.clone(),
-                            bbox: e.bbox,
-                            text: e.text.clone(),
-                        }),
+                        evidence: f.evidence.as_ref().map(EvidenceOut::from),
                     },
                 )
             })

@@ -41,6 +41,8 @@ pub struct ServerSettings {
     api_key_hashes: Vec<[u8; 32]>,
     /// Locale hints and the rules switch applied when a request gives none.
     pub defaults: ExtractOptions,
+    /// How embedded e-invoice XML is used when a request does not say.
+    pub embedded_invoice: crate::embedded::EmbeddedInvoice,
 }
 
 impl ServerSettings {
@@ -64,6 +66,7 @@ impl ServerSettings {
                 .map(|k| sha256(k.as_bytes()))
                 .collect(),
             defaults: args.rules.extract_options(),
+            embedded_invoice: args.rules.embedded_invoice,
         }
     }
 

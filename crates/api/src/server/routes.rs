@@ -217,19 +217,25 @@ pub struct ExtractQuery {
     currency: Option<String>,
     /// Comma-separated fields wanted (default: all six).
     fields: Option<String>,
+    /// E-invoice XML embedded in a PDF: `prefer` (the server's default unless configured
+    /// otherwise), `off` or `only`.
+    embedded_invoice: Option<String>,
 }
 
 /// `multipart/form-data` of `POST /v1/extract`.
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)]
 struct ExtractForm {
-    /// The document: PDF, JPEG, PNG, TIFF or WebP (decided from its bytes).
+    /// The document: PDF, JPEG, PNG, TIFF, WebP or CII/UBL e-invoice XML (decided from its
+    /// bytes).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
     /// Same as the query parameter.
     backend: Option<String>,
     /// Same as the query parameter.
     include: Option<String>,
+    /// Same as the query parameter.
+    embedded_invoice: Option<String>,
 }
 
 /// `multipart/form-data` of `POST /v1/extract-batch`.
@@ -241,6 +247,7 @@ struct BatchForm {
     files: Vec<Vec<u8>>,
     backend: Option<String>,
     include: Option<String>,
+    embedded_invoice: Option<String>,
 }
 
 /// A request's options, resolved.
@@ -297,6 +304,10 @@ fn resolve(
             .map_err(ApiError::BadRequest)?;
         options.fields = Some(fields);
     }
+    let embedded_invoice = match pick("embedded_invoice", &q.embedded_invoice) {
+        Some(v) => v.parse().map_err(ApiError::BadRequest)?,
+        None => st.settings().embedded_invoice,
+    };
     let mut include = Include::default();
     if let Some(inc) = pick("include", &q.include) {
         for part in inc.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -315,6 +326,7 @@ fn resolve(
         req: ExtractRequest {
             backend: pick("backend", &q.backend),
             options,
+            embedded_invoice,
         },
         include,
         fresh,
@@ -337,8 +349,8 @@ fn resolve(
         (status = 400, description = "Malformed request (no file, bad option, unknown backend)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Upload over MAX_UPLOAD_MB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not a PDF, JPEG, PNG, TIFF or WebP, or a type not allowed here", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unreadable document (corrupt, encrypted, too many pages or pixels)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a PDF, JPEG, PNG, TIFF, WebP or CII/UBL e-invoice XML, or a type not allowed here", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unreadable document (corrupt, encrypted, too many pages or pixels; e-invoice XML malformed, with a DTD, or missing with embedded_invoice=only)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Queue full", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "The KIE backend answered badly", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Models loading, or the KIE backend unavailable", body = Problem, content_type = "application/problem+json"),
@@ -629,11 +641,19 @@ async fn run_pipeline(
     };
     let p = pipeline.clone();
     let backend = req.backend.clone();
+    let embedded = req.embedded_invoice;
     let (read, images) = tokio::task::spawn_blocking(move || {
         let r = p
-            .read(&upload.bytes)
+            .read(&upload.bytes, embedded)
             .map_err(PipelineError::from)
-            .and_then(|read| Ok((read, p.images_for(&upload.bytes, backend.as_deref())?)));
+            .and_then(|read| {
+                let images = if read.document.pages.is_empty() {
+                    Vec::new()
+                } else {
+                    p.images_for(&upload.bytes, backend.as_deref())?
+                };
+                Ok((read, images))
+            });
         drop(permit);
         r
     })
