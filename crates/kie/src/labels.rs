@@ -153,6 +153,14 @@ const NOT_TOTAL: &[&str] = &[
     "MASTERCARD",
     "KREDITKARTE",
     "EC KARTE",
+    "ANZAHLUNG",
+    "ANZAHLUNGEN",
+    "VORAUSZAHLUNG",
+    "ZAHLBETRAG",
+    "RESTBETRAG",
+    "ACOMPTE",
+    "PREPAID AMOUNT",
+    "PREPAYMENT",
 ];
 const ROUNDING: &[&str] = &[
     "ROUNDING",
@@ -225,6 +233,20 @@ const SUBTOTAL: &[&str] = &[
     "EXCLUSIEF BTW",
     "EXCL BTW",
     "TOTAAL EXCL",
+    "OHNE UST",
+    "OHNE MWST",
+    "OHNE STEUER",
+    "EXKL UST",
+    "EXKL MWST",
+    "SUMME NETTO",
+    "NETTOWERT",
+    "BASISBETRAG",
+    "STEUERBASISBETRAG",
+    "STEUERBASIS",
+    "BASE HT",
+    "TOTAL HORS TAXES",
+    "TAX BASIS",
+    "NET VALUE",
 ];
 const TAX: &[&str] = &[
     "GST",
@@ -252,6 +274,13 @@ const TAX: &[&str] = &[
     "PST",
     "QST",
     "PB 1",
+    "STEUERBETRAG",
+    "STEUERSUMME",
+    "UST BETRAG",
+    "MWST BETRAG",
+    "MONTANT TVA",
+    "TOTAL TVA",
+    "VAT AMOUNT",
 ];
 /// Phrases with a tax word that are not tax amounts.
 const TAX_NOT: &[&str] = &[
@@ -334,6 +363,10 @@ const TOTAL_STRONG: &[&str] = &[
     "NETT AMOUNT",
     "AMT DUE",
     "AMT PAID",
+    "BRUTTOSUMME",
+    "BRUTTOBETRAG",
+    "GESAMTSUMME",
+    "RECHNUNGSSUMME",
 ];
 const TOTAL_WEAK: &[&str] = &[
     "TOTAL", "TOTL", "TTL", "TOTAI", "TOT", "TOTAAL", "SUM", "DUE",
@@ -468,6 +501,44 @@ pub fn is_total_column_heading(text: &str) -> bool {
 /// Date labels; due, expiry and delivery dates are not the document date.
 pub fn date_label(text: &str) -> Option<f32> {
     let n = norm(text);
+    let words: Vec<&str> = n.split(' ').collect();
+    // Periods, payment terms and print stamps carry dates that are not the issue date
+    // (`Abrechnungszeitraum`, `Leistungszeitraum 01.10. bis 31.10.`, `Fälligkeit`,
+    // `Stylesheet-Version 2.0 vom 18.10.2018`).
+    let compound_not = ["ZEITRAUM", "PERIODE", "FÄLLIGKEIT", "FALLIGKEIT"];
+    if words
+        .iter()
+        .any(|w| compound_not.iter().any(|c| w.ends_with(c)))
+        || any(
+            &n,
+            &[
+                "BIS",
+                "PERIOD",
+                "SKONTO",
+                "ZAHLBAR",
+                "VERSION",
+                "STYLESHEET",
+                "SERVICE PERIOD",
+                "BILLING PERIOD",
+            ],
+        )
+    {
+        return Some(-1.0);
+    }
+    // The document's heading with its date: `Rechnung Nr. 17 vom 13.07.2018`,
+    // `Facture n° 12 du 02/04/2024`, `Invoice 88 dated 5 May 2024`, or `vom 31.10.2018` under it.
+    let heading = words.iter().any(|w| {
+        ["RECHNUNG", "GUTSCHRIFT", "RECHNUNGSKORREKTUR"]
+            .iter()
+            .any(|h| w.ends_with(h))
+            || ["INVOICE", "FACTURE", "AVOIR", "FACTUUR", "FACTURA"].contains(w)
+    });
+    let numbered = any(&n, &["NR", "NO", "N", "NUMMER", "NUMBER", "NUM"]);
+    if (heading && numbered && any(&n, &["VOM", "DU", "DATED", "OF", "DEL", "VAN"]))
+        || words[0] == "VOM"
+    {
+        return Some(1.0);
+    }
     if any(
         &n,
         &[
@@ -514,6 +585,101 @@ pub fn date_label(text: &str) -> Option<f32> {
         return Some(1.0);
     }
     None
+}
+
+/// Labels of an invoice's seller block: the name follows on the label's line or under it.
+const SELLER: &[&str] = &[
+    "VERKÄUFER",
+    "VERKAEUFER",
+    "LIEFERANT",
+    "RECHNUNGSSTELLER",
+    "LEISTUNGSERBRINGER",
+    "AUFTRAGNEHMER",
+    "SELLER",
+    "SUPPLIER",
+    "VENDOR",
+    "BILL FROM",
+    "INVOICE FROM",
+    "FOURNISSEUR",
+    "VENDEUR",
+    "ÉMETTEUR",
+    "EMETTEUR",
+    "VERKOPER",
+    "LEVERANCIER",
+    "PROVEEDOR",
+    "FORNITORE",
+];
+/// Labels of the buyer's block, where a seller block ends.
+const BUYER: &[&str] = &[
+    "KÄUFER",
+    "KAEUFER",
+    "KUNDE",
+    "RECHNUNGSEMPFÄNGER",
+    "LEISTUNGSEMPFÄNGER",
+    "KÄUFER LEISTUNGSEMPFÄNGER",
+    "BUYER",
+    "CUSTOMER",
+    "BILL TO",
+    "SOLD TO",
+    "SHIP TO",
+    "CLIENT",
+    "ACHETEUR",
+    "DESTINATAIRE",
+    "KLANT",
+    "CLIENTE",
+];
+/// Labels of a name inside a party block (`Name: Grundbesitz GmbH`).
+const NAME_KEY: &[&str] = &[
+    "NAME",
+    "FIRMA",
+    "FIRMENNAME",
+    "COMPANY",
+    "COMPANY NAME",
+    "NOM",
+    "RAISON SOCIALE",
+    "NAAM",
+    "NOMBRE",
+];
+
+/// A `key: value` line split at its first colon, the key normalised; `None` without a colon.
+fn key_value(text: &str) -> Option<(String, &str)> {
+    let (k, v) = text.split_once(':')?;
+    Some((norm(k), v.trim()))
+}
+
+/// When `text` is a seller label (`Verkäufer:`, `Seller`, `Fournisseur : ACME SARL`): the
+/// text after it (empty when the label stands alone).
+pub fn after_seller_label(text: &str) -> Option<&str> {
+    // Text layers split kerned words (`Ver käufer:`): compare without spaces.
+    let is_seller = |k: &str| {
+        let k = k.replace(' ', "");
+        SELLER.iter().any(|s| s.replace(' ', "") == k)
+    };
+    match key_value(text) {
+        Some((k, v)) => is_seller(&k).then_some(v),
+        None => is_seller(&norm(text)).then_some(""),
+    }
+}
+
+/// Whether `text` is a buyer label (`Käufer:`, `Bill to`, `Client :`).
+pub fn is_buyer_label(text: &str) -> bool {
+    let k = key_value(text).map_or_else(|| norm(text), |(k, _)| k);
+    BUYER.contains(&k.as_str())
+}
+
+/// How a line inside a party block reads: `Some(Some(value))` for `Name: value`, `Some(None)`
+/// for a bare `Name:` key (its value printed to the right), `None` for anything else.
+pub fn name_key(text: &str) -> Option<Option<&str>> {
+    let (k, v) = key_value(text)?;
+    NAME_KEY
+        .contains(&k.as_str())
+        .then_some((!v.is_empty()).then_some(v))
+}
+
+/// Whether `text` is some other `key: value` line of a party block (`Nummer : 123`,
+/// `USt.-Id.-Nr.: DE123`).
+pub fn is_key_value(text: &str) -> bool {
+    key_value(text).is_some_and(|(k, _)| !k.is_empty() && k.split(' ').count() <= 4)
 }
 
 /// Lines that are not a merchant name: headings, addresses, phones, tax ids, web addresses.

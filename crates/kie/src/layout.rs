@@ -738,7 +738,8 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     }
 
     // Merchant from the top of the first page.
-    if let Some((conf, name, ev_lines)) = merchant(&lines, doc) {
+    if let Some((conf, name, ev_lines)) = labelled_seller(&lines).or_else(|| merchant(&lines, doc))
+    {
         raw.merchant = Some(FieldInput::new(name, conf));
         let e = ev_lines
             .iter()
@@ -1115,6 +1116,119 @@ fn sender_name(text: &str) -> Option<&str> {
     let digits = |p: &str| p.chars().any(|c| c.is_ascii_digit());
     (parts.len() >= 3 && !digits(parts[0]) && parts[1..].iter().all(|p| digits(p)))
         .then(|| parts[0].trim())
+}
+
+/// The seller named in an invoice's seller block on the first page: after a `Verkäufer:` /
+/// `Seller` / `Fournisseur` label on its line, or the first name-like line under it (a
+/// `Name:` key's value, beside it, counts; other `key: value` lines are skipped), before the
+/// buyer's block starts. Headings and banners above the block are not names.
+fn labelled_seller(lines: &[Line<'_>]) -> Option<(f32, String, Vec<usize>)> {
+    let first = lines.first()?.page;
+    for (i, l) in lines.iter().enumerate().filter(|(_, l)| l.page == first) {
+        let Some(rest) = crate::labels::after_seller_label(l.text) else {
+            continue;
+        };
+        if !rest.is_empty() {
+            if name_like_value(rest) {
+                return Some((0.85 * l.conf.max(0.5), rest.to_string(), vec![i]));
+            }
+            continue;
+        }
+        let h = height(&l.bbox);
+        let block = lines.iter().enumerate().skip(i + 1).filter(|(_, o)| {
+            o.page == l.page
+                && o.bbox[1] >= l.bbox[1] + 0.5 * h
+                && o.bbox[1] <= l.bbox[3] + 8.0 * h
+                && o.bbox[0] < l.bbox[0] + 4.0 * h
+        });
+        for (j, o) in block.take(6) {
+            if crate::labels::is_buyer_label(o.text)
+                || crate::labels::after_seller_label(o.text).is_some()
+            {
+                break;
+            }
+            let right = right_of(lines, j);
+            // A key whose value is printed beside it (`Name:` ... `Grundbesitz GmbH`, or
+            // `Nummer` ... `: 549910`).
+            let bare_key = o.text.trim_end().ends_with(':')
+                || right.is_some_and(|(_, r)| r.text.trim_start().starts_with(':'));
+            if bare_key {
+                let key = format!("{}:", o.text.trim_end().trim_end_matches(':'));
+                if crate::labels::name_key(&key) == Some(None)
+                    && let Some((k, r)) = right
+                {
+                    let value = r.text.trim_start().trim_start_matches(':').trim();
+                    if name_like_value(value) {
+                        // A name begun on the line above the key's row, where no key stands
+                        // (`MVM Musterhafter` / `Name: Versicherungsverein Musterstadt a.G.`).
+                        if let Some((a, above_line)) = above(lines, k)
+                            && right_of_key(lines, a).is_none()
+                            && name_like_value(above_line.text)
+                            && !crate::labels::is_key_value(above_line.text)
+                        {
+                            let joined = format!("{} {value}", above_line.text);
+                            return Some((0.8 * r.conf.max(0.5), joined, vec![a, k]));
+                        }
+                        return Some((0.85 * r.conf.max(0.5), value.to_string(), vec![k]));
+                    }
+                }
+                continue;
+            }
+            if let Some(Some(v)) = crate::labels::name_key(o.text) {
+                if name_like_value(v) {
+                    return Some((0.85 * o.conf.max(0.5), v.to_string(), vec![j]));
+                }
+                continue;
+            }
+            if crate::labels::is_key_value(o.text) || !name_like_value(o.text) {
+                continue;
+            }
+            let mut text = o.text.to_string();
+            let mut used = vec![j];
+            if !rules::has_legal_suffix(&text)
+                && let Some((k, n)) = below(lines, j)
+                && rules::has_legal_suffix(n.text)
+                && name_like_value(n.text)
+                && !crate::labels::is_key_value(n.text)
+            {
+                text = format!("{text} {}", n.text);
+                used.push(k);
+            }
+            return Some((0.8 * o.conf.max(0.5), text, used));
+        }
+    }
+    None
+}
+
+/// Letters enough for a name, few digits, and none of the lines that are never names.
+fn name_like_value(t: &str) -> bool {
+    let letters = t.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = t.chars().filter(|c| c.is_ascii_digit()).count();
+    letters >= 3 && digits * 2 < letters && !not_a_name(t)
+}
+
+/// A key printed left of line `i` on its row (the line is that key's value).
+fn right_of_key(lines: &[Line<'_>], i: usize) -> Option<usize> {
+    let l = &lines[i];
+    lines
+        .iter()
+        .enumerate()
+        .find(|(_, o)| {
+            o.page == l.page && v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[2] <= l.bbox[0] + 1.0
+        })
+        .map(|(j, _)| j)
+}
+
+/// The nearest line right of line `i` on its row.
+fn right_of<'l, 'a>(lines: &'l [Line<'a>], i: usize) -> Option<(usize, &'l Line<'a>)> {
+    let l = &lines[i];
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.page == l.page && v_overlap(&r.bbox, &l.bbox) >= 0.5 && r.bbox[0] >= l.bbox[2] - 1.0
+        })
+        .min_by(|a, b| a.1.bbox[0].total_cmp(&b.1.bbox[0]))
 }
 
 /// The merchant: a prominent name-like line near the top of the first page; a legal suffix on
