@@ -608,6 +608,27 @@ const SELLER: &[&str] = &[
     "LEVERANCIER",
     "PROVEEDOR",
     "FORNITORE",
+    "SOLD BY",
+    "VERKAUFT VON",
+    "VENDU PAR",
+];
+/// Labels naming who is paid: the seller, where no seller block says otherwise.
+const PAYEE: &[&str] = &[
+    "TITULAIRE DU COMPTE",
+    "TITULAIRE",
+    "KONTOINHABER",
+    "ACCOUNT HOLDER",
+    "ACCOUNT NAME",
+    "BENEFICIARY",
+    "BÉNÉFICIAIRE",
+    "BENEFICIAIRE",
+    "BEGÜNSTIGTER",
+    "PAYEE",
+    "PAYABLE TO",
+    "MAKE CHEQUES PAYABLE TO",
+    "PAYMENT RECEIVED BY",
+    "PAID TO",
+    "REKENINGHOUDER",
 ];
 /// Labels of the buyer's block, where a seller block ends.
 const BUYER: &[&str] = &[
@@ -659,6 +680,31 @@ pub fn after_seller_label(text: &str) -> Option<&str> {
         Some((k, v)) => is_seller(&k).then_some(v),
         None => is_seller(&norm(text)).then_some(""),
     }
+}
+
+/// The name a payee label gives (`Titulaire du compte : NETPRESSE`, `Kontoinhaber: Muster
+/// GmbH`, `Payment received by OYO`), with or without a colon.
+pub fn payee_name(text: &str) -> Option<&str> {
+    for (i, _) in text.char_indices().filter(|(_, c)| *c == ':') {
+        let key = norm(&text[..i]);
+        let key = key.rsplit(" - ").next().unwrap_or(&key);
+        if PAYEE.iter().any(|p| key.ends_with(p)) {
+            let v = text[i + 1..].trim();
+            return (!v.is_empty()).then_some(v);
+        }
+    }
+    let words: Vec<(usize, &str)> = text
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+        .collect();
+    let n = norm(text);
+    for p in PAYEE.iter().filter(|p| p.contains(' ')) {
+        let k = p.split(' ').count();
+        if n.starts_with(&format!("{p} ")) && words.len() > k {
+            return Some(text[words[k].0..].trim());
+        }
+    }
+    None
 }
 
 /// Whether `text` is a buyer label (`Käufer:`, `Bill to`, `Client :`).

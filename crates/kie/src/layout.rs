@@ -608,6 +608,48 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         ));
         evidence.push((FieldName::TaxAmount, ev(&t.money)));
     }
+    // A tax summary table (column headings over the values) decides subtotal and tax where
+    // the labelled reading found no pair that adds up to the total and the table's does.
+    if let Some(t) = crate::tax_table::read(doc) {
+        let parsed = |f: &Option<FieldInput>| {
+            f.as_ref()
+                .and_then(|f| rules::parse_amount(&f.raw, None).ok())
+                .map(|p| p.value)
+        };
+        let (sub, tax, total) = (
+            parsed(&raw.subtotal),
+            parsed(&raw.tax_amount),
+            parsed(&raw.total),
+        );
+        let labelled_fit = matches!((sub, tax, total), (Some(s), Some(x), Some(g)) if s + x == g);
+        let table_fit = total.is_some_and(|g| t.base.value + t.tax.value == g)
+            || (total.is_none() && t.gross.is_some());
+        if table_fit && !labelled_fit {
+            for (name, cell) in [
+                (FieldName::Subtotal, &t.base),
+                (FieldName::TaxAmount, &t.tax),
+            ] {
+                let input = Some(FieldInput::new(cell.value.to_string(), 0.8));
+                match name {
+                    FieldName::Subtotal => raw.subtotal = input,
+                    _ => raw.tax_amount = input,
+                }
+                evidence.push((
+                    name,
+                    Evidence::on_page(cell.page, cell.words.clone(), cell.bbox, cell.raw.clone()),
+                ));
+            }
+            if total.is_none()
+                && let Some(g) = &t.gross
+            {
+                raw.total = Some(FieldInput::new(g.value.to_string(), 0.7));
+                evidence.push((
+                    FieldName::Total,
+                    Evidence::on_page(g.page, g.words.clone(), g.bbox, g.raw.clone()),
+                ));
+            }
+        }
+    }
     for (kind, adj) in [
         (LabelKind::Rounding, AdjustmentKind::Rounding),
         (LabelKind::Discount, AdjustmentKind::Discount),
@@ -738,8 +780,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     }
 
     // Merchant from the top of the first page.
-    if let Some((conf, name, ev_lines)) = labelled_seller(&lines).or_else(|| merchant(&lines, doc))
-    {
+    if let Some((conf, name, ev_lines)) = seller(&lines, doc) {
         raw.merchant = Some(FieldInput::new(name, conf));
         let e = ev_lines
             .iter()
@@ -1217,6 +1258,28 @@ fn right_of_key(lines: &[Line<'_>], i: usize) -> Option<usize> {
             o.page == l.page && v_overlap(&o.bbox, &l.bbox) >= 0.5 && o.bbox[2] <= l.bbox[0] + 1.0
         })
         .map(|(j, _)| j)
+}
+
+/// The merchant: the labelled seller block's name; else the name near the top when it carries
+/// a legal form; else the payee (`Titulaire du compte : ...`, `Payment received by ...`) before
+/// a name-like line near the top that could as well be the buyer's.
+fn seller(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<usize>)> {
+    if let Some(s) = labelled_seller(lines) {
+        return Some(s);
+    }
+    let top = merchant(lines, doc);
+    if top
+        .as_ref()
+        .is_some_and(|(_, name, _)| rules::has_legal_suffix(name))
+    {
+        return top;
+    }
+    let payee = lines.iter().enumerate().find_map(|(i, l)| {
+        let name = crate::labels::payee_name(l.text)?;
+        let name = name.trim_end_matches(['.', ',', ';']).trim();
+        name_like_value(name).then(|| (0.7 * l.conf.max(0.5), name.to_string(), vec![i]))
+    });
+    payee.or(top)
 }
 
 /// The nearest line right of line `i` on its row.
@@ -1760,6 +1823,155 @@ mod tests {
             out.merchant.value.as_deref(),
             Some("Muster Bürobedarf GmbH")
         );
+    }
+
+    #[test]
+    fn an_e_invoice_rendering_gives_the_labelled_seller_and_the_headings_date() {
+        let doc = page(&[
+            &[(
+                20.0,
+                "Stylesheet zur Lesbarmachung der XML-Daten von ZUGFeRD-Rechnungen",
+            )],
+            &[(20.0, "ZUGFeRD-Version: 2.1 vom 24.03.2020")],
+            &[(20.0, "Handelsrechnung Nr. 280081 vom 13.07.2018")],
+            &[(
+                20.0,
+                "Liefer-/Leistungszeitraum : 09.07.2018 bis 11.07.2018",
+            )],
+            &[(20.0, "Verkäufer:")],
+            &[(20.0, "Globale Nummer: 4000001123452 (GTIN)")],
+            &[(20.0, "Lieferant GmbH")],
+            &[(20.0, "Lieferantenstraße 20")],
+            &[(20.0, "Käufer:")],
+            &[(20.0, "Kunden AG Mitte")],
+            &[(20.0, "Rechnungssumme ohne USt."), (500.0, "214,09")],
+            &[(20.0, "Steuerbetrag"), (500.0, "16,39")],
+            &[(20.0, "Bruttosumme"), (500.0, "230,48")],
+            &[(20.0, "Erhaltene Anzahlungen"), (500.0, "-100,00")],
+            &[(20.0, "Zahlbetrag"), (500.0, "130,48")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.merchant.value.as_deref(), Some("Lieferant GmbH"));
+        assert_eq!(out.date.value.as_deref(), Some("2018-07-13"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("214.09"));
+        assert_eq!(out.tax_amount.value.as_deref(), Some("16.39"));
+        assert_eq!(out.total.value.as_deref(), Some("230.48"));
+    }
+
+    #[test]
+    fn a_name_key_beside_its_value_and_a_name_begun_above_it() {
+        let doc = page(&[
+            &[(
+                20.0,
+                "Rechnung des Versicherers Nr. 7-2018-1 vom 11.03.2018",
+            )],
+            &[(20.0, "Verkäufer")],
+            &[(20.0, "Nummer:"), (300.0, "549910")],
+            &[(300.0, "MVM Musterhafter")],
+            &[
+                (20.0, "Name:"),
+                (300.0, "Versicherungsverein Musterstadt a.G."),
+            ],
+            &[(20.0, "Anschrift:"), (300.0, "Musterstr. 12")],
+            &[(20.0, "Käufer/Leistungsempfänger")],
+            &[(20.0, "Name:"), (300.0, "Max Mustermann")],
+            &[(20.0, "Gesamtbetrag"), (500.0, "220,00")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(
+            out.merchant.value.as_deref(),
+            Some("MVM Musterhafter Versicherungsverein Musterstadt a.G.")
+        );
+        assert_eq!(out.date.value.as_deref(), Some("2018-03-11"));
+        // The seller on the label's own line, and a kerned label from a text layer.
+        let doc = page(&[
+            &[(20.0, "Ver käufer: Grundbesitz GmbH & Co.")],
+            &[(20.0, "Total"), (500.0, "10.00")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(
+            out.merchant.value.as_deref(),
+            Some("Grundbesitz GmbH & Co.")
+        );
+    }
+
+    #[test]
+    fn a_tax_table_with_its_headings_over_the_values() {
+        // One rate and a sum row (Dutch): only the total has a label beside it.
+        let doc = page(&[
+            &[(20.0, "Strategic Corp")],
+            &[(20.0, "Onderhoudsset"), (560.0, "49,99")],
+            &[(300.0, "Factuur totaal EUR"), (560.0, "49,99")],
+            &[
+                (200.0, "BTW %"),
+                (300.0, "Grondslag"),
+                (420.0, "BTW bedrag"),
+                (560.0, "Totaal"),
+            ],
+            &[
+                (200.0, "21 %"),
+                (300.0, "41,31"),
+                (420.0, "8,68"),
+                (560.0, "49,99"),
+            ],
+            &[(300.0, "41,31"), (420.0, "8,68"), (560.0, "49,99")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("49.99"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("41.31"));
+        assert_eq!(out.tax_amount.value.as_deref(), Some("8.68"));
+        assert_eq!(
+            out.tax_amount.evidence.as_ref().map(|e| e.text.as_str()),
+            Some("8,68")
+        );
+        // Two rates and no sum row: the rows added up.
+        let doc = page(&[
+            &[(20.0, "Lieferant GmbH")],
+            &[
+                (20.0, "Art"),
+                (300.0, "Basisbetrag"),
+                (450.0, "USt. %"),
+                (560.0, "Steuerbetrag"),
+            ],
+            &[
+                (20.0, "Umsatzsteuer"),
+                (300.0, "202,33"),
+                (450.0, "7"),
+                (560.0, "14,16"),
+            ],
+            &[
+                (20.0, "Umsatzsteuer"),
+                (300.0, "11,76"),
+                (450.0, "19"),
+                (560.0, "2,23"),
+            ],
+            &[(20.0, "Gesamtbetrag"), (560.0, "230,48")],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("230.48"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("214.09"));
+        assert_eq!(out.tax_amount.value.as_deref(), Some("16.39"));
+    }
+
+    #[test]
+    fn the_payee_is_the_seller_where_the_top_names_the_customer() {
+        let doc = page(&[
+            &[(400.0, "ALEXINUX")],
+            &[(400.0, "27 rue Henri Rolland")],
+            &[(20.0, "Facture n° 2022089083")],
+            &[(20.0, "Total TTC :"), (500.0, "56,02 €")],
+            &[(
+                20.0,
+                "BRED BANQUE POPULAIRE – Titulaire du compte : NETPRESSE",
+            )],
+        ]);
+        let out = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+        assert_eq!(out.merchant.value.as_deref(), Some("NETPRESSE"));
+        assert_eq!(
+            crate::labels::payee_name("Payment received by OYO"),
+            Some("OYO")
+        );
+        assert_eq!(crate::labels::payee_name("Paid through Cash"), None);
     }
 
     #[test]

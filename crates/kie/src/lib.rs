@@ -26,6 +26,7 @@
 mod answers;
 mod labels;
 mod layout;
+mod tax_table;
 mod types;
 
 pub use answers::locate;
