@@ -707,6 +707,42 @@ pub fn payee_name(text: &str) -> Option<&str> {
     None
 }
 
+/// Whether a heading names the document a credit note (`Gutschrift Nr. 12`, `Avoir n° 3`,
+/// `Credit note`, `Rechnungskorrektur zu ...`): it starts with the term and is short. A
+/// self-billed invoice (`Gutschrift (Selbst ausgestellte Rechnung)`) is an invoice.
+pub fn credit_note_heading(text: &str) -> bool {
+    let n = norm(text);
+    if n.split(' ').count() > 8
+        || any(
+            &n,
+            &[
+                "SELBST AUSGESTELLTE",
+                "SELF BILLED",
+                "SELF BILLING",
+                "SELBSTFAKTURIERUNG",
+                "AUTOFACTURATION",
+            ],
+        )
+    {
+        return false;
+    }
+    [
+        "CREDIT NOTE",
+        "CREDIT MEMO",
+        "AVOIR",
+        "FACTURE D AVOIR",
+        "RECHNUNGSKORREKTUR",
+        "STORNORECHNUNG",
+        "GUTSCHRIFT",
+        "CREDITNOTA",
+        "CREDITFACTUUR",
+        "NOTA DE CREDITO",
+        "NOTA DI CREDITO",
+    ]
+    .iter()
+    .any(|p| n == *p || n.starts_with(&format!("{p} ")))
+}
+
 /// Whether `text` is a buyer label (`Käufer:`, `Bill to`, `Client :`).
 pub fn is_buyer_label(text: &str) -> bool {
     let k = key_value(text).map_or_else(|| norm(text), |(k, _)| k);

@@ -798,7 +798,30 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         }
     }
 
+    // A credit note: its amounts are negative, as printed or as the document type implies.
+    let credit_note = lines
+        .iter()
+        .filter(|l| l.page == lines[0].page && l.y_rel < 0.4)
+        .any(|l| crate::labels::credit_note_heading(l.text));
+    if credit_note {
+        raw.refund = true;
+        for f in [&mut raw.subtotal, &mut raw.tax_amount, &mut raw.total]
+            .into_iter()
+            .flatten()
+        {
+            let positive = rules::parse_amount(&f.raw, None).is_ok_and(|p| p.value > Decimal::ZERO);
+            if positive {
+                f.raw = format!("-{}", f.raw.trim());
+            }
+        }
+    }
     let mut out = Extraction::from_raw(&raw, &opts.rules);
+    if credit_note {
+        out.warnings.push(rules::Warning {
+            code: "credit_note".into(),
+            message: "credit note (by its heading): amounts are negative".into(),
+        });
+    }
     for (name, inferred) in [
         (FieldName::Subtotal, inferred_subtotal),
         (FieldName::TaxAmount, inferred_tax.map(|m| (m, 0.45))),
@@ -1951,6 +1974,47 @@ mod tests {
         assert_eq!(out.total.value.as_deref(), Some("230.48"));
         assert_eq!(out.subtotal.value.as_deref(), Some("214.09"));
         assert_eq!(out.tax_amount.value.as_deref(), Some("16.39"));
+    }
+
+    #[test]
+    fn credit_notes_come_out_negative_and_self_billed_invoices_do_not() {
+        let rows = |heading: &'static str| {
+            page(&[
+                &[(20.0, "Papeterie Lefèvre SARL")],
+                &[(20.0, heading)],
+                &[(20.0, "Total HT"), (500.0, "120,00 €")],
+                &[(20.0, "TVA 20 %"), (500.0, "24,00 €")],
+                &[(20.0, "Total TTC"), (500.0, "144,00 €")],
+            ])
+        };
+        for heading in [
+            "Avoir n° AV-2024-031",
+            "Credit Note CN-7",
+            "Rechnungskorrektur zu RE-17",
+        ] {
+            let out = LayoutBackend
+                .extract(&rows(heading), &opts())
+                .expect("extracts");
+            assert_eq!(out.total.value.as_deref(), Some("-144.00"), "{heading}");
+            assert_eq!(out.subtotal.value.as_deref(), Some("-120.00"), "{heading}");
+            assert_eq!(out.tax_amount.value.as_deref(), Some("-24.00"), "{heading}");
+            assert!(
+                out.warnings.iter().any(|w| w.code == "credit_note"),
+                "{heading}"
+            );
+            assert!(!out.warnings.iter().any(|w| w.code.starts_with("negative.")));
+        }
+        let out = LayoutBackend
+            .extract(
+                &rows("Gutschrift (Selbst ausgestellte Rechnung) Nr. 4711"),
+                &opts(),
+            )
+            .expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("144.00"));
+        let out = LayoutBackend
+            .extract(&rows("Facture n° 2024-031"), &opts())
+            .expect("extracts");
+        assert_eq!(out.total.value.as_deref(), Some("144.00"));
     }
 
     #[test]
