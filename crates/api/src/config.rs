@@ -81,6 +81,12 @@ pub struct OcrEngineArgs {
     /// Images (and rendered pages) with more pixels are refused.
     #[arg(long, env = "MAX_PIXELS", default_value_t = ocr_core::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
+
+    /// Turn pages photographed sideways (90°/270°, found from the shape of the detected text
+    /// boxes) before reading them; 180° is the classifier's (`--cls`). `false` reads every page
+    /// as it stands.
+    #[arg(long, env = "OCR_ORIENTATION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub orientation: bool,
 }
 
 fn parse_cls(s: &str) -> Result<ClsMode, String> {
@@ -122,6 +128,7 @@ impl OcrEngineArgs {
         cfg.intra_threads = self.threads;
         cfg.rec.lanes = self.rec_lanes;
         cfg.fuse_graphs = self.fuse_graphs;
+        cfg.orientation = self.orientation;
         cfg.max_pixels = self.max_pixels;
         Ok(cfg)
     }

@@ -58,6 +58,8 @@ pub struct PageReport {
     /// OCR stage timings (OCR pages only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ocr: Option<PageTimings>,
+    /// Degrees the page's image was turned clockwise before it was read (OCR pages).
+    pub rotation: u16,
 }
 
 /// A document read into an OCR Document.
@@ -121,6 +123,7 @@ pub fn read_document_with(
             source: PageSource::Ocr,
             ms: t.elapsed().as_secs_f64() * 1e3,
             ocr: Some(page.timings),
+            rotation: page.rotation,
         });
         return Ok(ReadDocument {
             kind,
@@ -185,6 +188,7 @@ pub fn read_document_with(
             source: page.source,
             ms: t.elapsed().as_secs_f64() * 1e3,
             ocr: timings,
+            rotation: page.rotation,
         });
         document.pages.push(page);
     }
@@ -230,4 +234,5 @@ fn ocr_page(index: usize, page: &ocr_core::Page) -> DocPage {
             conf: w.confidence,
         }),
     )
+    .turned(page.rotation)
 }

@@ -74,8 +74,9 @@ impl Visualizer {
             let y2 = (b[3].ceil() as i32 + grow).clamp(y1 + 1, h as i32);
             Rect::at(x1, y1).of_size((x2 - x1) as u32, (y2 - y1) as u32)
         };
+        // The image is the page as sent; a page read turned has its boxes turned back.
         for word in &page.words {
-            draw_hollow_rect_mut(img, rect(word.bbox, 0), WORD);
+            draw_hollow_rect_mut(img, rect(page.to_source(word.bbox), 0), WORD);
         }
         let scale = (h as f32 / 70.0).clamp(14.0, 40.0);
         for f in FieldName::ALL {
@@ -88,8 +89,9 @@ impl Visualizer {
                 continue;
             };
             let c = colour(f);
+            let bbox = page.to_source(e.bbox);
             for grow in 1..=3 {
-                draw_hollow_rect_mut(img, rect(e.bbox, grow), c);
+                draw_hollow_rect_mut(img, rect(bbox, grow), c);
             }
             let label = format!(
                 "{}: {} ({:.2})",
@@ -98,12 +100,12 @@ impl Visualizer {
                 field.confidence
             );
             let (tw, th) = imageproc::drawing::text_size(scale, &self.font, &label);
-            let lx = (e.bbox[0].floor() as i32).clamp(0, (w as i32 - tw as i32).max(0));
-            let above = e.bbox[1].floor() as i32 - 4 - th as i32 - 4;
+            let lx = (bbox[0].floor() as i32).clamp(0, (w as i32 - tw as i32).max(0));
+            let above = bbox[1].floor() as i32 - 4 - th as i32 - 4;
             let ly = if above >= 0 {
                 above
             } else {
-                e.bbox[3].ceil() as i32 + 4
+                bbox[3].ceil() as i32 + 4
             };
             draw_filled_rect_mut(
                 img,

@@ -742,3 +742,43 @@ async fn a_batch_with_hostile_xml_loses_none_of_its_other_files() {
     assert_eq!(v["items"][1]["error"]["code"], "einvoice_dtd_refused");
     assert_eq!(v["items"][2]["result"]["data"]["total"], "268.35");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sideways_photo_is_read_turned_and_its_evidence_is_on_the_image_sent() {
+    let st = ready(&[]);
+    let upright_png = sample("receipt-kedai-runcit.png");
+    let upright = image::load_from_memory(&upright_png)
+        .expect("decodes")
+        .to_rgb8();
+    // Photographed turned counter-clockwise: read after a clockwise turn of 90°.
+    let turned = image::imageops::rotate270(&upright);
+    let mut png = std::io::Cursor::new(Vec::new());
+    turned
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encodes");
+    let req = |bytes: &[u8]| {
+        post(
+            "/v1/extract?include=timings",
+            multipart(&[("file", Some("r.png"), bytes)]),
+        )
+    };
+    let (s, _, a) = send(&st, req(&upright_png)).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let (s, _, b) = send(&st, req(png.get_ref())).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"], a["data"], "the same fields either way");
+    assert_eq!(a["meta"]["page_timings"][0]["rotation"], 0);
+    assert_eq!(b["meta"]["page_timings"][0]["rotation"], 90);
+    // The upright box (x, y) lies at (y, W - x) on the image sent.
+    let w = upright.width() as f64;
+    let ua = &a["fields"]["total"]["evidence"]["bbox"];
+    let tb = &b["fields"]["total"]["evidence"]["bbox"];
+    let f = |v: &Value, i: usize| v[i].as_f64().expect("number");
+    let want = [f(ua, 1), w - f(ua, 2), f(ua, 3), w - f(ua, 0)];
+    for (i, want) in want.iter().enumerate() {
+        assert!(
+            (f(tb, i) - want).abs() < 3.0,
+            "{tb} vs {want:?} (upright {ua})"
+        );
+    }
+}

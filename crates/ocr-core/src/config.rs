@@ -149,6 +149,10 @@ pub struct OcrConfig {
     /// about 1.3× faster). Off loads the files byte for byte.
     #[serde(default = "yes")]
     pub fuse_graphs: bool,
+    /// Turn pages that stand sideways (90°/270°, found from the detected boxes' shape) before
+    /// reading them. Upright pages pay only the shape test.
+    #[serde(default = "yes")]
+    pub orientation: bool,
 }
 
 fn yes() -> bool {
@@ -172,6 +176,7 @@ impl OcrConfig {
             pool_size: 1,
             device: Device::Cpu,
             fuse_graphs: true,
+            orientation: true,
         }
     }
 

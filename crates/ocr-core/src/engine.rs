@@ -178,8 +178,38 @@ impl OcrEngine {
         self.recognize(&img)
     }
 
-    /// Reads one upright RGB image. Coordinates in the result are the image's pixels.
+    /// Reads one RGB image. A page turned by 90° or 270° (most detected text boxes stand
+    /// upright; see [`OcrConfig::orientation`]) is turned clockwise by 90° and read again, the
+    /// page-level classifier then deciding between 90° and 270°; a page upside down is turned
+    /// by 180°. Coordinates in the result are the pixels of the page as read (turned by
+    /// [`Page::rotation`] degrees clockwise from the image given).
     pub fn recognize(&self, img: &RgbImage) -> Result<Page> {
+        let t_start = Instant::now();
+        let first = self.read(img, self.cfg.orientation)?;
+        let sideways = match first {
+            Read::Page(p) => return Ok(p),
+            Read::Sideways(t) => t,
+        };
+        let t = Instant::now();
+        let turned = image::imageops::rotate90(img);
+        let turn_ms = t.elapsed().as_secs_f64() * 1e3;
+        let Read::Page(mut page) = self.read(&turned, false)? else {
+            return Err(OcrError::BadOutput {
+                stage: Stage::Det,
+                message: "a turned page was found sideways again".into(),
+            });
+        };
+        page.rotation = (page.rotation + 90) % 360;
+        page.timings.orient_ms = sideways.det_ms + turn_ms;
+        page.timings.det_ms += sideways.det_ms;
+        page.timings.model_ms += sideways.model_ms;
+        page.timings.total_ms = t_start.elapsed().as_secs_f64() * 1e3;
+        Ok(page)
+    }
+
+    /// One reading of `img` as it stands; with `check_sideways`, a page whose text boxes stand
+    /// upright stops after detection.
+    fn read(&self, img: &RgbImage, check_sideways: bool) -> Result<Read> {
         let t_start = Instant::now();
         let (orig_w, orig_h) = img.dimensions();
         crate::image_io::check_dimensions(orig_w, orig_h, self.cfg.max_pixels)?;
@@ -224,6 +254,12 @@ impl OcrEngine {
         timings.model_ms += secs * 1e3;
         sort_reading_order(&mut boxes);
         timings.det_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let turned = check_sideways && stands_sideways(&boxes);
+        timings.orient_ms = t.elapsed().as_secs_f64() * 1e3;
+        if turned {
+            return Ok(Read::Sideways(timings));
+        }
 
         let mut cands: Vec<Candidate> = boxes
             .iter()
@@ -345,13 +381,13 @@ impl OcrEngine {
         }
         timings.rec_ms = t.elapsed().as_secs_f64() * 1e3;
         timings.total_ms = t_start.elapsed().as_secs_f64() * 1e3;
-        Ok(Page {
+        Ok(Read::Page(Page {
             width: orig_w,
             height: orig_h,
             lines: lines.into_iter().flatten().collect(),
-            rotated_180: rotated,
+            rotation: if rotated { 180 } else { 0 },
             timings,
-        })
+        }))
     }
 
     /// Straightens every candidate's line into a crop at the rec height, on `crop_threads`
@@ -521,6 +557,34 @@ fn crop(work: &RgbImage, c: &Candidate, w: u32, h: u32) -> Result<LineCrop> {
             stage: Stage::Rec,
             message: "cannot crop a degenerate text box".into(),
         })
+}
+
+/// What one reading of an image gave: the page, or only the finding that it stands sideways
+/// (with the detection's timings).
+enum Read {
+    Page(Page),
+    Sideways(PageTimings),
+}
+
+/// A page turned by 90° or 270°: of the detected boxes that are clearly elongated, at least
+/// three stand upright and they outnumber the lying ones two to one. Single characters and
+/// short numbers (square-ish boxes) do not vote.
+fn stands_sideways(boxes: &[crate::det::DetBox]) -> bool {
+    let (mut upright, mut lying) = (0usize, 0usize);
+    for b in boxes {
+        let q = &b.quad;
+        let side = |a: Point, c: Point| ((a.x - c.x).powi(2) + (a.y - c.y).powi(2)).sqrt();
+        let (top, right) = (side(q[0], q[1]), side(q[1], q[2]));
+        // Which side runs along x decides: DB's quads start top-left, clockwise.
+        let (dx, dy) = ((q[1].x - q[0].x).abs(), (q[1].y - q[0].y).abs());
+        let (w, h) = if dx >= dy { (top, right) } else { (right, top) };
+        if h >= 2.5 * w {
+            upright += 1;
+        } else if w >= 2.5 * h {
+            lying += 1;
+        }
+    }
+    upright >= 3 && upright > 2 * lying
 }
 
 fn rotate_quad_180(q: &Quad, w: f32, h: f32) -> Quad {

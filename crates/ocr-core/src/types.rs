@@ -110,6 +110,10 @@ pub struct PageTimings {
     pub cls_ms: f64,
     pub rec_ms: f64,
     pub model_ms: f64,
+    /// Deciding whether the page stands sideways; for a page that did, also the first
+    /// detection and the turn (that detection is counted in `det_ms` as well).
+    #[serde(default)]
+    pub orient_ms: f64,
     pub total_ms: f64,
 }
 
@@ -119,9 +123,11 @@ pub struct Page {
     pub width: u32,
     pub height: u32,
     pub lines: Vec<Line>,
-    /// Whether the page was found upside down (page-level orientation) and read rotated.
+    /// Degrees (0, 90, 180, 270) the image was turned clockwise before it was read: found
+    /// upside down by the page-level classifier, or sideways by its text boxes. `width`,
+    /// `height` and every box are those of the turned page.
     #[serde(default)]
-    pub rotated_180: bool,
+    pub rotation: u16,
     pub timings: PageTimings,
 }
 

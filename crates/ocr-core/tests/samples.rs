@@ -145,3 +145,60 @@ fn bad_bytes_are_typed_errors_not_panics() {
     }
     assert!(matches!(e.recognize_bytes(b""), Err(OcrError::EmptyInput)));
 }
+
+#[test]
+fn a_receipt_photographed_sideways_or_upside_down_reads_as_upright() {
+    let bytes =
+        std::fs::read(common::root().join("samples/receipt-kedai-runcit.png")).expect("sample");
+    let upright = image::load_from_memory(&bytes).expect("decodes").to_rgb8();
+    let e = engine(ModelPreset::V6);
+    let text =
+        |p: &ocr_core::Page| -> Vec<String> { p.lines.iter().map(|l| l.text.clone()).collect() };
+    let base = e.recognize(&upright).expect("upright");
+    assert_eq!(base.rotation, 0);
+    // The photo turned counter-clockwise (read after a clockwise turn of 90°), upside down,
+    // and turned clockwise (270°).
+    let cases = [
+        (image::imageops::rotate270(&upright), 90u16),
+        (image::imageops::rotate180(&upright), 180),
+        (image::imageops::rotate90(&upright), 270),
+    ];
+    for (img, rotation) in cases {
+        let page = e.recognize(&img).expect("turned");
+        assert_eq!(page.rotation, rotation);
+        // The page as read is the upright one: same size, same text.
+        assert_eq!(
+            (page.width, page.height),
+            upright.dimensions(),
+            "{rotation}"
+        );
+        let lines = text(&page);
+        for needle in ["KEDAI RUNCIT", "TOTAL (RM)", "65.50", "SST"] {
+            assert_has(&lines, needle);
+        }
+        assert!(page.timings.orient_ms >= 0.0);
+    }
+    // Switched off, a sideways page is read as it stands: its lines stand upright on it
+    // (PP-OCR reads tall crops turned, but the page's rows and columns are lost).
+    let mut cfg = config(ModelPreset::V6);
+    cfg.orientation = false;
+    let off = OcrEngine::new(cfg).expect("engine");
+    let page = off
+        .recognize(&image::imageops::rotate270(&upright))
+        .expect("read");
+    assert!(matches!(page.rotation, 0 | 180), "never a quarter turn");
+    assert_eq!(
+        (page.width, page.height),
+        (upright.height(), upright.width())
+    );
+    let tall = page
+        .lines
+        .iter()
+        .filter(|l| l.bbox().height() > 2.0 * l.bbox().width())
+        .count();
+    assert!(
+        tall * 2 > page.lines.len(),
+        "{tall} of {} lines tall",
+        page.lines.len()
+    );
+}

@@ -54,6 +54,15 @@ pub struct DocPage {
     pub source: PageSource,
     pub words: Vec<DocWord>,
     pub lines: Vec<DocLine>,
+    /// Degrees (0, 90, 180, 270) the page's image was turned clockwise before it was read;
+    /// `width`, `height` and every box are those of the turned page
+    /// ([`DocPage::to_source`] maps a box back onto the image as it was sent).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rotation: u16,
+}
+
+fn is_zero(r: &u16) -> bool {
+    *r == 0
 }
 
 impl DocPage {
@@ -114,7 +123,29 @@ impl DocPage {
             source,
             words: ordered,
             lines,
+            rotation: 0,
         }
+    }
+
+    /// The page as read after its image was turned `rotation` degrees clockwise.
+    pub fn turned(mut self, rotation: u16) -> Self {
+        self.rotation = rotation % 360;
+        self
+    }
+
+    /// A box of this page (in the turned page's pixels) on the image as it was sent.
+    pub fn to_source(&self, b: BBox) -> BBox {
+        let (w, h) = (self.width as f32, self.height as f32);
+        // (x, y) on the turned page → (x, y) on the image before the turn.
+        let back = |x: f32, y: f32| match self.rotation {
+            90 => (y, w - x),
+            180 => (w - x, h - y),
+            270 => (h - y, x),
+            _ => (x, y),
+        };
+        let (ax, ay) = back(b[0], b[1]);
+        let (bx, by) = back(b[2], b[3]);
+        [ax.min(bx), ay.min(by), ax.max(bx), ay.max(by)]
     }
 
     /// The page's text, one line per line.
@@ -163,6 +194,22 @@ pub fn union(boxes: impl IntoIterator<Item = BBox>) -> BBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boxes_of_a_turned_page_map_back_onto_the_image_sent() {
+        // The image sent is 100 wide and 40 high; a box at x 10..20, y 5..15 on it.
+        let page = |rot: u16, w: u32, h: u32| {
+            DocPage::from_words(0, w, h, PageSource::Ocr, Vec::new()).turned(rot)
+        };
+        let sent = [10.0, 5.0, 20.0, 15.0];
+        // Turned 90° clockwise the page is 40 x 100: (x, y) → (40 - y, x).
+        assert_eq!(page(90, 40, 100).to_source([25.0, 10.0, 35.0, 20.0]), sent);
+        // 180°: (x, y) → (100 - x, 40 - y).
+        assert_eq!(page(180, 100, 40).to_source([80.0, 25.0, 90.0, 35.0]), sent);
+        // 270°: (x, y) → (y, 100 - x).
+        assert_eq!(page(270, 40, 100).to_source([5.0, 80.0, 15.0, 90.0]), sent);
+        assert_eq!(page(0, 100, 40).to_source(sent), sent);
+    }
 
     fn word(text: &str, bbox: BBox) -> DocWord {
         DocWord {

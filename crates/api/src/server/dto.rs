@@ -49,9 +49,15 @@ pub struct EvidenceOut {
     pub path: Option<String>,
 }
 
-impl From<&kie::Evidence> for EvidenceOut {
-    fn from(e: &kie::Evidence) -> Self {
+impl EvidenceOut {
+    /// The evidence with its box on the page as it was sent (a page read turned has its boxes
+    /// turned back).
+    pub fn new(e: &kie::Evidence, doc: &tilt_prep::OcrDocument) -> Self {
         let on_page = e.source == kie::EvidenceSource::Page;
+        let bbox = match doc.pages.get(e.page) {
+            Some(p) => p.to_source(e.bbox),
+            None => e.bbox,
+        };
         EvidenceOut {
             source: match e.source {
                 kie::EvidenceSource::Page => "page".into(),
@@ -59,7 +65,7 @@ impl From<&kie::Evidence> for EvidenceOut {
             },
             page: on_page.then_some(e.page),
             words: e.words.clone(),
-            bbox: on_page.then_some(e.bbox),
+            bbox: on_page.then_some(bbox),
             text: e.text.clone(),
             path: e.path.clone(),
         }
@@ -113,6 +119,8 @@ pub struct PageTimingOut {
     pub index: usize,
     /// `text-layer` or `ocr`.
     pub source: String,
+    /// Degrees (0, 90, 180, 270) the page's image was turned clockwise before it was read.
+    pub rotation: u16,
     pub ms: f64,
     /// det/cls/rec milliseconds (OCR pages).
     #[schema(value_type = Option<Object>)]
@@ -127,6 +135,7 @@ impl From<&PageReport> for PageTimingOut {
                 tilt_prep::PageSource::TextLayer => "text-layer".into(),
                 tilt_prep::PageSource::Ocr => "ocr".into(),
             },
+            rotation: p.rotation,
             ms: p.ms,
             ocr: p.ocr.as_ref().and_then(|t| serde_json::to_value(t).ok()),
         }
@@ -162,7 +171,9 @@ pub struct ExtractResponse {
     pub fields: BTreeMap<String, FieldOut>,
     pub warnings: Vec<WarningOut>,
     pub meta: MetaOut,
-    /// The OCR Document (`pages[].{index,width,height,source,words,lines}`), with `include=ocr`.
+    /// The OCR Document (`pages[].{index,width,height,source,words,lines,rotation}`), with
+    /// `include=ocr`. Its boxes are in the pixels of each page as read: turned by the page's
+    /// `rotation` (clockwise, absent when 0) from the image sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub ocr: Option<serde_json::Value>,
@@ -194,7 +205,10 @@ impl ExtractResponse {
                         value: f.value.clone(),
                         raw: f.raw.clone(),
                         confidence: f.confidence,
-                        evidence: f.evidence.as_ref().map(EvidenceOut::from),
+                        evidence: f
+                            .evidence
+                            .as_ref()
+                            .map(|e| EvidenceOut::new(e, &out.document)),
                     },
                 )
             })
