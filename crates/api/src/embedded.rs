@@ -174,7 +174,7 @@ fn names_agree(a: &str, b: &str) -> bool {
         return false;
     }
     let shared = short.iter().filter(|w| long.contains(w)).count();
-    shared * 2 >= short.len() + 1 || {
+    shared * 2 > short.len() || {
         let squash = |v: &[String]| v.concat();
         squash(long).contains(&squash(short))
     }

@@ -166,7 +166,8 @@ mod tests {
 
     #[test]
     fn root_names_past_prolog_comments_and_doctype() {
-        let cases: [(&str, Option<(&str, Option<&str>)>); 7] = [
+        type Root<'a> = Option<(&'a str, Option<&'a str>)>;
+        let cases: [(&str, Root); 7] = [
             (
                 "<?xml version=\"1.0\"?>\n<!-- c --><rsm:CrossIndustryInvoice xmlns:rsm=\"urn:x\">",
                 Some(("CrossIndustryInvoice", Some("urn:x"))),
