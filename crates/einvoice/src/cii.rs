@@ -4,7 +4,9 @@
 use roxmltree::Node;
 
 use crate::tree::{Step, child, children, descend, parsed, string};
-use crate::{EInvoiceError, Invoice, LineItem, Syntax, amount, date, is_credit_note_code};
+use crate::{
+    EInvoiceError, Invoice, LineItem, Syntax, amount, date, is_credit_note_code, quantity,
+};
 
 const DOCUMENT: Step = &["ExchangedDocument", "HeaderExchangedDocument"];
 const TRANSACTION: Step = &[
@@ -86,12 +88,7 @@ fn line_item(line: Node<'_, '_>) -> Result<Option<LineItem>, EInvoiceError> {
                 &["BilledQuantity"],
             ]),
             "a quantity",
-            |t| {
-                t.trim()
-                    .parse()
-                    .ok()
-                    .map(|q: rust_decimal::Decimal| q.normalize())
-            },
+            quantity,
         )?,
         unit_price: parsed(
             d(&[

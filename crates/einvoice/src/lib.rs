@@ -278,6 +278,15 @@ pub(crate) fn amount(text: &str) -> Option<Decimal> {
     Some(d)
 }
 
+/// A quantity, its trailing zeros dropped (`20.0000` → `20`).
+pub(crate) fn quantity(text: &str) -> Option<Decimal> {
+    let t = text.trim();
+    if t.contains(['e', 'E']) {
+        return None;
+    }
+    t.parse::<Decimal>().ok().map(|q| q.normalize())
+}
+
 /// A date as CII (`format="102"`: `YYYYMMDD`) or UBL (`YYYY-MM-DD`) writes it.
 pub(crate) fn date(text: &str) -> Option<NaiveDate> {
     let t = text.trim();

@@ -3,7 +3,9 @@
 use roxmltree::Node;
 
 use crate::tree::{Step, child, children, descend, parsed, string};
-use crate::{EInvoiceError, Invoice, LineItem, Syntax, amount, date, is_credit_note_code};
+use crate::{
+    EInvoiceError, Invoice, LineItem, Syntax, amount, date, is_credit_note_code, quantity,
+};
 
 pub(crate) fn read(root: Node<'_, '_>, syntax: Syntax) -> Result<Invoice, EInvoiceError> {
     let type_code = child(root, &["InvoiceTypeCode", "CreditNoteTypeCode"]).map(crate::tree::text);
@@ -55,12 +57,7 @@ fn line_item(line: Node<'_, '_>) -> Result<LineItem, EInvoiceError> {
         quantity: parsed(
             child(line, &["InvoicedQuantity", "CreditedQuantity"]),
             "a quantity",
-            |t| {
-                t.trim()
-                    .parse()
-                    .ok()
-                    .map(|q: rust_decimal::Decimal| q.normalize())
-            },
+            quantity,
         )?,
         unit_price: parsed(
             descend(line, &[&["Price"], &["PriceAmount"]]),
