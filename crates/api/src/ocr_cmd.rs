@@ -47,7 +47,9 @@ pub fn run(args: OcrArgs) -> anyhow::Result<ExitCode> {
                     .iter()
                     .zip(&read.pages)
                     .map(|(page, report)| {
-                        let mut v = serde_json::to_value(page).unwrap_or(Value::Null);
+                        // Boxes on the page as sent, whichever way it was read.
+                        let page = page.in_source_frame();
+                        let mut v = serde_json::to_value(&page).unwrap_or(Value::Null);
                         if let Value::Object(m) = &mut v {
                             m.insert("ms".into(), json!(report.ms));
                             if let Some(t) = &report.ocr {

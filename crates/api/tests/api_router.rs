@@ -758,7 +758,7 @@ async fn a_sideways_photo_is_read_turned_and_its_evidence_is_on_the_image_sent()
         .expect("encodes");
     let req = |bytes: &[u8]| {
         post(
-            "/v1/extract?include=timings",
+            "/v1/extract?include=timings,ocr",
             multipart(&[("file", Some("r.png"), bytes)]),
         )
     };
@@ -769,6 +769,11 @@ async fn a_sideways_photo_is_read_turned_and_its_evidence_is_on_the_image_sent()
     assert_eq!(b["data"], a["data"], "the same fields either way");
     assert_eq!(a["meta"]["page_timings"][0]["rotation"], 0);
     assert_eq!(b["meta"]["page_timings"][0]["rotation"], 90);
+    // The OCR Document too is on the image sent: its size, and the turn it was read with.
+    assert_eq!(b["ocr"]["pages"][0]["rotation"], 90);
+    assert_eq!(b["ocr"]["pages"][0]["width"], turned.width());
+    assert_eq!(b["ocr"]["pages"][0]["height"], turned.height());
+    assert!(a["ocr"]["pages"][0].get("rotation").is_none());
     // The upright box (x, y) lies at (y, W - x) on the image sent.
     let w = upright.width() as f64;
     let ua = &a["fields"]["total"]["evidence"]["bbox"];

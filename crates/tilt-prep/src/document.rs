@@ -133,6 +133,26 @@ impl DocPage {
         self
     }
 
+    /// The page with every box on the image as it was sent (width and height too), for output;
+    /// `rotation` is kept, so a reader knows the page was read turned. Words and lines keep
+    /// their reading order.
+    pub fn in_source_frame(&self) -> DocPage {
+        let mut p = self.clone();
+        if self.rotation == 0 {
+            return p;
+        }
+        for w in &mut p.words {
+            w.bbox = self.to_source(w.bbox);
+        }
+        for l in &mut p.lines {
+            l.bbox = self.to_source(l.bbox);
+        }
+        if self.rotation % 180 == 90 {
+            (p.width, p.height) = (self.height, self.width);
+        }
+        p
+    }
+
     /// A box of this page (in the turned page's pixels) on the image as it was sent.
     pub fn to_source(&self, b: BBox) -> BBox {
         let (w, h) = (self.width as f32, self.height as f32);
@@ -209,6 +229,18 @@ mod tests {
         // 270°: (x, y) → (y, 100 - x).
         assert_eq!(page(270, 40, 100).to_source([5.0, 80.0, 15.0, 90.0]), sent);
         assert_eq!(page(0, 100, 40).to_source(sent), sent);
+        // The whole page: sizes swap back on quarter turns, boxes follow.
+        let word = DocWord {
+            text: "TOTAL".into(),
+            bbox: [25.0, 10.0, 35.0, 20.0],
+            conf: 0.9,
+        };
+        let turned = DocPage::from_words(0, 40, 100, PageSource::Ocr, vec![word]).turned(90);
+        let sent_page = turned.in_source_frame();
+        assert_eq!((sent_page.width, sent_page.height), (100, 40));
+        assert_eq!(sent_page.words[0].bbox, sent);
+        assert_eq!(sent_page.lines[0].bbox, sent);
+        assert_eq!(sent_page.rotation, 90);
     }
 
     fn word(text: &str, bbox: BBox) -> DocWord {

@@ -172,8 +172,8 @@ pub struct ExtractResponse {
     pub warnings: Vec<WarningOut>,
     pub meta: MetaOut,
     /// The OCR Document (`pages[].{index,width,height,source,words,lines,rotation}`), with
-    /// `include=ocr`. Its boxes are in the pixels of each page as read: turned by the page's
-    /// `rotation` (clockwise, absent when 0) from the image sent.
+    /// `include=ocr`. Its boxes are on each page as sent; `rotation` (clockwise degrees, absent
+    /// when 0) says the page was turned before it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub ocr: Option<serde_json::Value>,
@@ -247,8 +247,15 @@ impl ExtractResponse {
             },
             ocr: include
                 .ocr
-                .then(|| serde_json::to_value(&out.document).unwrap_or_default()),
+                .then(|| serde_json::to_value(source_frame(&out.document)).unwrap_or_default()),
         }
+    }
+}
+
+/// The OCR Document with every box on the images as they were sent.
+pub fn source_frame(doc: &tilt_prep::OcrDocument) -> tilt_prep::OcrDocument {
+    tilt_prep::OcrDocument {
+        pages: doc.pages.iter().map(|p| p.in_source_frame()).collect(),
     }
 }
 
