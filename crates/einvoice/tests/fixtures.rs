@@ -261,3 +261,22 @@ fn limits_and_sniffing() {
         Err(EInvoiceError::Malformed(_))
     ));
 }
+
+#[test]
+fn every_truncation_and_byte_flip_of_every_fixture_is_an_answer_or_an_error_never_a_panic() {
+    let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    let mut tried = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+        for cut in (0..bytes.len()).step_by(37) {
+            let _ = sniff(&bytes[..cut]);
+            let _ = parse(&bytes[..cut]);
+            let mut flipped = bytes.clone();
+            flipped[cut] ^= 0x5a;
+            let _ = sniff(&flipped);
+            let _ = parse(&flipped);
+            tried += 1;
+        }
+    }
+    assert!(tried > 500, "{tried}");
+}
