@@ -63,26 +63,18 @@ pub fn model_version() -> String {
 /// Fields not wanted by `opts` stay empty.
 pub fn extraction(inv: &Invoice, opts: &ExtractOptions) -> Extraction {
     let t = std::time::Instant::now();
-    let text = |v: &Option<Value<String>>, f: &dyn Fn(&str) -> String| {
-        v.as_ref().map(|v| field(f(&v.value), v))
-    };
-    let amount = |v: &Option<Value<Decimal>>| v.as_ref().map(|v| field(v.value.to_string(), v));
     let mut x = Extraction::default();
+    let currency = field(&inv.currency).map(|mut f| {
+        f.value = f.value.map(|c| c.to_ascii_uppercase());
+        f
+    });
     let values = [
-        (FieldName::Merchant, text(&inv.seller, &|s| s.to_string())),
-        (
-            FieldName::Date,
-            inv.issue_date
-                .as_ref()
-                .map(|v| field(v.value.to_string(), v)),
-        ),
-        (
-            FieldName::Currency,
-            text(&inv.currency, &|s| s.trim().to_ascii_uppercase()),
-        ),
-        (FieldName::Subtotal, amount(&inv.tax_basis_total)),
-        (FieldName::TaxAmount, amount(&inv.tax_total)),
-        (FieldName::Total, amount(&inv.grand_total)),
+        (FieldName::Merchant, field(&inv.seller)),
+        (FieldName::Date, field(&inv.issue_date)),
+        (FieldName::Currency, currency),
+        (FieldName::Subtotal, field(&inv.tax_basis_total)),
+        (FieldName::TaxAmount, field(&inv.tax_total)),
+        (FieldName::Total, field(&inv.grand_total)),
     ];
     for (name, f) in values {
         if let Some(f) = f.filter(|_| opts.wants(name)) {
@@ -113,13 +105,14 @@ pub fn extraction(inv: &Invoice, opts: &ExtractOptions) -> Extraction {
     x
 }
 
-fn field<T>(value: String, v: &Value<T>) -> Field {
-    Field {
-        value: Some(value),
+/// A value of the XML as a field: its normalised text, confidence 1, its element as evidence.
+fn field<T: std::fmt::Display>(v: &Option<Value<T>>) -> Option<Field> {
+    v.as_ref().map(|v| Field {
+        value: Some(v.value.to_string()),
         raw: Some(v.raw.clone()),
         confidence: 1.0,
         evidence: Some(Evidence::in_xml(v.path.clone(), v.raw.clone())),
-    }
+    })
 }
 
 /// A warning for every field the pages show differently from the XML

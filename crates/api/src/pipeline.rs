@@ -245,11 +245,7 @@ impl Pipeline {
     ) -> Result<ExtractOutput, PipelineError> {
         self.backend(req.backend.as_deref())?;
         let read = self.read(bytes, req.embedded_invoice)?;
-        let images = if read.document.pages.is_empty() {
-            Vec::new()
-        } else {
-            self.images_for(bytes, req.backend.as_deref())?
-        };
+        let images = self.images_for(&read, bytes, req.backend.as_deref())?;
         if images.is_empty() {
             return self.kie(read, req);
         }
@@ -258,15 +254,17 @@ impl Pipeline {
         self.kie(read, &req)
     }
 
-    /// The pages as images when the backend looks at them (vision models), else nothing:
-    /// JPEG and PNG as sent, TIFF and WebP as PNG, PDF pages rendered as the OCR saw them
-    /// (JPEG, quality 85).
+    /// The pages of a document read by [`Pipeline::read`] as images when the backend looks at
+    /// them (vision models), else nothing: JPEG and PNG as sent, TIFF and WebP as PNG, PDF
+    /// pages rendered as the OCR saw them (JPEG, quality 85). A read without pages (an XML
+    /// e-invoice, or only its embedded XML) has none.
     pub fn images_for(
         &self,
+        read: &ReadDocument,
         bytes: &[u8],
         backend: Option<&str>,
     ) -> Result<Vec<kie::PageImage>, PipelineError> {
-        if !self.backend(backend)?.wants_page_images() {
+        if read.document.pages.is_empty() || !self.backend(backend)?.wants_page_images() {
             return Ok(Vec::new());
         }
         let image = |mime: &str, bytes: Vec<u8>| kie::PageImage {
@@ -283,8 +281,7 @@ impl Pipeline {
             r.map_err(|e| OcrError::Config(format!("cannot encode a page image: {e}")))?;
             Ok(out.into_inner())
         };
-        let kind = doc_input::sniff(bytes).map_err(DocumentError::Input)?;
-        match kind {
+        match read.kind {
             DocumentKind::Jpeg => Ok(vec![image("image/jpeg", bytes.to_vec())]),
             DocumentKind::Png => Ok(vec![image("image/png", bytes.to_vec())]),
             DocumentKind::Tiff | DocumentKind::Webp => {
@@ -351,22 +348,21 @@ impl Pipeline {
                 source = (embedded::BACKEND_NAME.into(), embedded::model_version());
                 x
             }
-            Some(InvoiceXml::Broken { name, error }) => {
+            broken_or_none => {
                 let mut x = backend
                     .extract(&read.document, &req.options)
                     .map_err(PipelineError::Kie)?;
-                x.warnings.push(rules::Warning {
-                    code: "embedded_xml.invalid".into(),
-                    message: format!(
-                        "the embedded {name} could not be read ({error}); the fields are read \
-                         from the pages"
-                    ),
-                });
+                if let Some(InvoiceXml::Broken { name, error }) = broken_or_none {
+                    x.warnings.push(rules::Warning {
+                        code: "embedded_xml.invalid".into(),
+                        message: format!(
+                            "the embedded {name} could not be read ({error}); the fields are \
+                             read from the pages"
+                        ),
+                    });
+                }
                 x
             }
-            None => backend
-                .extract(&read.document, &req.options)
-                .map_err(PipelineError::Kie)?,
         };
         let kie_ms = ms(t1);
         let timings = StageTimings {

@@ -555,11 +555,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         raw.subtotal = Some(FieldInput::new(s.money.raw.clone(), 0.6 + 0.3 * s.strength));
         evidence.push((FieldName::Subtotal, ev(&s.money)));
     }
-    let sub_value = raw
-        .subtotal
-        .as_ref()
-        .and_then(|f| rules::parse_amount(&f.raw, None).ok())
-        .map(|p| p.value);
+    let sub_value = input_value(&raw.subtotal);
     let tax = taxes
         .iter()
         .filter(|t| total_value.is_none_or(|g| t.money.value < g))
@@ -611,42 +607,24 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     // A tax summary table (column headings over the values) decides subtotal and tax where
     // the labelled reading found no pair that adds up to the total and the table's does.
     if let Some(t) = crate::tax_table::read(doc) {
-        let parsed = |f: &Option<FieldInput>| {
-            f.as_ref()
-                .and_then(|f| rules::parse_amount(&f.raw, None).ok())
-                .map(|p| p.value)
-        };
         let (sub, tax, total) = (
-            parsed(&raw.subtotal),
-            parsed(&raw.tax_amount),
-            parsed(&raw.total),
+            input_value(&raw.subtotal),
+            input_value(&raw.tax_amount),
+            input_value(&raw.total),
         );
         let labelled_fit = matches!((sub, tax, total), (Some(s), Some(x), Some(g)) if s + x == g);
         let table_fit = total.is_some_and(|g| t.base.value + t.tax.value == g)
             || (total.is_none() && t.gross.is_some());
         if table_fit && !labelled_fit {
-            for (name, cell) in [
-                (FieldName::Subtotal, &t.base),
-                (FieldName::TaxAmount, &t.tax),
-            ] {
-                let input = Some(FieldInput::new(cell.value.to_string(), 0.8));
-                match name {
-                    FieldName::Subtotal => raw.subtotal = input,
-                    _ => raw.tax_amount = input,
-                }
-                evidence.push((
-                    name,
-                    Evidence::on_page(cell.page, cell.words.clone(), cell.bbox, cell.raw.clone()),
-                ));
-            }
+            raw.subtotal = Some(FieldInput::new(t.base.value.to_string(), 0.8));
+            raw.tax_amount = Some(FieldInput::new(t.tax.value.to_string(), 0.8));
+            evidence.push((FieldName::Subtotal, t.base.evidence()));
+            evidence.push((FieldName::TaxAmount, t.tax.evidence()));
             if total.is_none()
                 && let Some(g) = &t.gross
             {
                 raw.total = Some(FieldInput::new(g.value.to_string(), 0.7));
-                evidence.push((
-                    FieldName::Total,
-                    Evidence::on_page(g.page, g.words.clone(), g.bbox, g.raw.clone()),
-                ));
+                evidence.push((FieldName::Total, g.evidence()));
             }
         }
     }
@@ -672,11 +650,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         && raw.adjustments.is_empty()
         && let Some(t) = &total_money
     {
-        let tax_value = raw
-            .tax_amount
-            .as_ref()
-            .and_then(|f| rules::parse_amount(&f.raw, None).ok())
-            .map(|p| p.value);
+        let tax_value = input_value(&raw.tax_amount);
         let found = match tax_value {
             Some(tv) => money
                 .iter()
@@ -798,23 +772,13 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         }
     }
 
-    // A credit note: its amounts are negative, as printed or as the document type implies.
+    // A credit note: its amounts are negative, as printed or as the document type implies (the
+    // rules make them so).
     let credit_note = lines
         .iter()
         .filter(|l| l.page == lines[0].page && l.y_rel < 0.4)
         .any(|l| crate::labels::credit_note_heading(l.text));
-    if credit_note {
-        raw.refund = true;
-        for f in [&mut raw.subtotal, &mut raw.tax_amount, &mut raw.total]
-            .into_iter()
-            .flatten()
-        {
-            let positive = rules::parse_amount(&f.raw, None).is_ok_and(|p| p.value > Decimal::ZERO);
-            if positive {
-                f.raw = format!("-{}", f.raw.trim());
-            }
-        }
-    }
+    raw.refund = credit_note;
     let mut out = Extraction::from_raw(&raw, &opts.rules);
     if credit_note {
         out.warnings.push(rules::Warning {
@@ -958,6 +922,13 @@ fn median(v: impl Iterator<Item = f32>) -> f32 {
     }
     v.sort_by(f32::total_cmp);
     v[v.len() / 2].max(1.0)
+}
+
+/// A backend input's amount, parsed as the rules will parse it.
+fn input_value(f: &Option<FieldInput>) -> Option<Decimal> {
+    f.as_ref()
+        .and_then(|f| rules::parse_amount(&f.raw, None).ok())
+        .map(|p| p.value)
 }
 
 fn line_evidence(l: &Line<'_>) -> Evidence {
@@ -1226,7 +1197,7 @@ fn labelled_seller(lines: &[Line<'_>]) -> Option<(f32, String, Vec<usize>)> {
                         // A name begun on the line above the key's row, where no key stands
                         // (`MVM Musterhafter` / `Name: Versicherungsverein Musterstadt a.G.`).
                         if let Some((a, above_line)) = above(lines, k)
-                            && right_of_key(lines, a).is_none()
+                            && key_left_of(lines, a).is_none()
                             && name_like_value(above_line.text)
                             && !crate::labels::is_key_value(above_line.text)
                         {
@@ -1271,8 +1242,8 @@ fn name_like_value(t: &str) -> bool {
     letters >= 3 && digits * 2 < letters && !not_a_name(t)
 }
 
-/// A key printed left of line `i` on its row (the line is that key's value).
-fn right_of_key(lines: &[Line<'_>], i: usize) -> Option<usize> {
+/// A line printed left of line `i` on its row (a key, when line `i` is its value).
+fn key_left_of(lines: &[Line<'_>], i: usize) -> Option<usize> {
     let l = &lines[i];
     lines
         .iter()

@@ -6,6 +6,8 @@
 use rust_decimal::Decimal;
 use tilt_prep::{BBox, DocPage, OcrDocument};
 
+use crate::types::Evidence;
+
 /// What a column of a tax summary holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Column {
@@ -89,6 +91,12 @@ pub(crate) struct Cell {
     pub page: usize,
     pub words: Vec<usize>,
     pub bbox: BBox,
+}
+
+impl Cell {
+    pub fn evidence(&self) -> Evidence {
+        Evidence::on_page(self.page, self.words.clone(), self.bbox, self.raw.clone())
+    }
 }
 
 /// The table's totals: the sum row, or the rate rows added up.

@@ -53,7 +53,8 @@ pub struct RawFields {
     pub total: Option<FieldInput>,
     #[serde(default)]
     pub adjustments: Vec<Adjustment>,
-    /// The document is a refund or credit note: negative amounts are expected.
+    /// The document is a refund or credit note: its amounts are negative (one printed without
+    /// a sign is made negative) and a negative amount raises no warning.
     #[serde(default)]
     pub refund: bool,
 }
@@ -188,24 +189,26 @@ pub fn normalize(raw: &RawFields, ctx: &RuleContext) -> Normalized {
                     };
                 }
                 let mut conf = f.confidence * if p.repaired { 0.8 } else { 1.0 };
-                if p.value.is_sign_negative() && !p.value.is_zero() && !raw.refund {
+                let value = if raw.refund && p.value > Decimal::ZERO {
+                    -p.value
+                } else {
+                    p.value
+                };
+                if value.is_sign_negative() && !value.is_zero() && !raw.refund {
                     conf *= 0.5;
                     warn(
                         &mut warnings,
                         &format!("negative.{name}"),
-                        format!(
-                            "{name} {} is negative on a document that is not a refund",
-                            p.value
-                        ),
+                        format!("{name} {value} is negative on a document that is not a refund"),
                     );
                 }
                 amounts[k] = (
                     NormalizedField {
-                        value: Some(format_amount(&p.value)),
+                        value: Some(format_amount(&value)),
                         raw: Some(f.raw.clone()),
                         confidence: conf,
                     },
-                    Some(p.value),
+                    Some(value),
                 );
             }
             Err(e) => warn(&mut warnings, &format!("unparsed.{name}"), e.to_string()),
@@ -451,6 +454,26 @@ mod tests {
             &ctx(),
         );
         assert!(out.warnings.is_empty());
+        // A credit note's amounts printed without a sign are negative.
+        let out = normalize(
+            &RawFields {
+                subtotal: f("120,00"),
+                tax_amount: f("24,00"),
+                total: f("144,00"),
+                refund: true,
+                ..RawFields::default()
+            },
+            &ctx(),
+        );
+        assert_eq!(out.total.value.as_deref(), Some("-144.00"));
+        assert_eq!(out.subtotal.value.as_deref(), Some("-120.00"));
+        assert_eq!(out.tax_amount.value.as_deref(), Some("-24.00"));
+        assert_eq!(
+            out.total.raw.as_deref(),
+            Some("144,00"),
+            "raw stays as printed"
+        );
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
     }
 
     #[test]

@@ -647,11 +647,7 @@ async fn run_pipeline(
             .read(&upload.bytes, embedded)
             .map_err(PipelineError::from)
             .and_then(|read| {
-                let images = if read.document.pages.is_empty() {
-                    Vec::new()
-                } else {
-                    p.images_for(&upload.bytes, backend.as_deref())?
-                };
+                let images = p.images_for(&read, &upload.bytes, backend.as_deref())?;
                 Ok((read, images))
             });
         drop(permit);
