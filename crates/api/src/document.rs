@@ -138,37 +138,33 @@ pub fn read_document_with(
         None => PdfLibrary::bind(None)?,
     };
     let doc = pdfium.open(bytes, pdf)?;
-    let invoice = match embedded {
+    let attachment = match embedded {
         EmbeddedInvoice::Off => None,
-        _ => doc
-            .invoice_attachment()
-            .map(|a| match einvoice::parse(&a.bytes) {
-                Ok(inv) => Ok(InvoiceXml::Read {
-                    name: Some(a.name),
-                    invoice: Box::new(inv),
-                }),
-                Err(e) => Err((a.name, e)),
-            }),
+        _ => doc.invoice_attachment(),
     };
     if embedded == EmbeddedInvoice::Only {
-        let invoice = match invoice {
-            None => return Err(DocumentError::NoEmbeddedInvoice),
-            Some(Err((_, e))) => return Err(DocumentError::EInvoice(e)),
-            Some(Ok(inv)) => inv,
-        };
+        let a = attachment.ok_or(DocumentError::NoEmbeddedInvoice)?;
+        let invoice = einvoice::parse(&a.bytes)?;
         return Ok(ReadDocument {
             kind,
             document,
             pages,
             ms: t0.elapsed().as_secs_f64() * 1e3,
-            invoice: Some(invoice),
+            invoice: Some(InvoiceXml::Read {
+                name: Some(a.name),
+                invoice: Box::new(invoice),
+            }),
         });
     }
-    let invoice = invoice.map(|r| {
-        r.unwrap_or_else(|(name, e)| InvoiceXml::Broken {
-            name,
+    let invoice = attachment.map(|a| match einvoice::parse(&a.bytes) {
+        Ok(invoice) => InvoiceXml::Read {
+            name: Some(a.name),
+            invoice: Box::new(invoice),
+        },
+        Err(e) => InvoiceXml::Broken {
+            name: a.name,
             error: e.to_string(),
-        })
+        },
     });
     for index in 0..doc.page_count() {
         let t = Instant::now();

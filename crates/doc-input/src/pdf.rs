@@ -280,11 +280,10 @@ impl PdfDoc<'_> {
         let mut found: Vec<(usize, Attachment)> = Vec::new();
         for a in attachments.iter() {
             let name = a.name();
-            let lower = name.to_ascii_lowercase();
             let rank = INVOICE_ATTACHMENT_NAMES
                 .iter()
-                .position(|n| n.eq_ignore_ascii_case(&lower));
-            if rank.is_none() && !lower.ends_with(".xml") {
+                .position(|n| n.eq_ignore_ascii_case(&name));
+            if rank.is_none() && !name.to_ascii_lowercase().ends_with(".xml") {
                 continue;
             }
             if a.len() > einvoice::MAX_XML_BYTES {

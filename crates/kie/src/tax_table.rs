@@ -296,7 +296,7 @@ pub(crate) fn read(doc: &OcrDocument) -> Option<TaxSummary> {
                     break;
                 }
             }
-            if let Some(s) = summarise(values) {
+            if let Some(s) = summarise(&values) {
                 found = Some(s);
             }
         }
@@ -306,46 +306,41 @@ pub(crate) fn read(doc: &OcrDocument) -> Option<TaxSummary> {
 
 /// The sum row when the last row is the sum of those above it, else the rows added up; `None`
 /// when a row's base and tax do not make its gross.
-fn summarise(rows: Vec<RowValues>) -> Option<TaxSummary> {
-    if rows.is_empty() {
-        return None;
-    }
-    for r in &rows {
+fn summarise(rows: &[RowValues]) -> Option<TaxSummary> {
+    for r in rows {
         if let (Some(b), Some(t), Some(g)) = (&r.base, &r.tax, &r.gross)
             && b.value + t.value != g.value
         {
             return None;
         }
     }
-    let n = rows.len();
-    let value = |c: &Option<Cell>| c.as_ref().map(|c| c.value);
-    let last = &rows[n - 1];
-    let sum_of = |f: &dyn Fn(&RowValues) -> Option<Decimal>, rs: &[RowValues]| {
-        rs.iter().map(f).sum::<Option<Decimal>>()
-    };
-    let is_sum_row = n >= 2
+    let (last, above) = rows.split_last()?;
+    let value = |c: Option<&Cell>| c.map(|c| c.value);
+    let is_sum_row = !above.is_empty()
         && !last.rate
-        && sum_of(&|r| value(&r.base), &rows[..n - 1]) == value(&last.base)
-        && sum_of(&|r| value(&r.tax), &rows[..n - 1]) == value(&last.tax);
-    if n == 1 || is_sum_row {
-        let last = rows.into_iter().next_back()?;
+        && value(added(above.iter().map(|r| r.base.as_ref())).as_ref())
+            == value(last.base.as_ref())
+        && value(added(above.iter().map(|r| r.tax.as_ref())).as_ref()) == value(last.tax.as_ref());
+    if above.is_empty() || is_sum_row {
         return Some(TaxSummary {
-            base: last.base?,
-            tax: last.tax?,
-            gross: last.gross,
+            base: last.base.clone()?,
+            tax: last.tax.clone()?,
+            gross: last.gross.clone(),
         });
     }
-    // Several rates and no sum row: the rows added up, cited by the last row's cells.
-    let total = |f: &dyn Fn(&RowValues) -> Option<&Cell>| -> Option<Cell> {
-        let cells: Vec<&Cell> = rows.iter().map(f).collect::<Option<Vec<_>>>()?;
-        let mut c = (*cells.last()?).clone();
-        c.value = cells.iter().map(|c| c.value).sum();
-        c.raw = c.value.to_string();
-        Some(c)
-    };
+    // Several rates and no sum row: the rows added up.
     Some(TaxSummary {
-        base: total(&|r| r.base.as_ref())?,
-        tax: total(&|r| r.tax.as_ref())?,
-        gross: total(&|r| r.gross.as_ref()),
+        base: added(rows.iter().map(|r| r.base.as_ref()))?,
+        tax: added(rows.iter().map(|r| r.tax.as_ref()))?,
+        gross: added(rows.iter().map(|r| r.gross.as_ref())),
     })
+}
+
+/// Cells added up, cited by the last of them; `None` when a row lacks its cell.
+fn added<'a>(cells: impl Iterator<Item = Option<&'a Cell>>) -> Option<Cell> {
+    let cells: Vec<&Cell> = cells.collect::<Option<_>>()?;
+    let mut sum = (*cells.last()?).clone();
+    sum.value = cells.iter().map(|c| c.value).sum();
+    sum.raw = sum.value.to_string();
+    Some(sum)
 }
