@@ -4,9 +4,11 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
-    // libtorch (tilt backend, tilt-server): an rpath so the binaries find libtorch_cpu.so.
+    // libtorch (the `tilt` feature): an rpath so the binaries find libtorch_cpu.so.
     println!("cargo:rerun-if-env-changed=LIBTORCH");
-    if let Ok(dir) = std::env::var("LIBTORCH") {
+    if std::env::var_os("CARGO_FEATURE_TILT").is_some()
+        && let Ok(dir) = std::env::var("LIBTORCH")
+    {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}/lib");
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -14,6 +14,7 @@ use ocr_core::{ClsMode, ModelFiles, ModelPreset, OcrConfig, default_model_dir};
 use rules::{LocaleHints, RuleContext};
 
 use crate::embedded::EmbeddedInvoice;
+use crate::pipeline::{ExtractRequest, Pipeline, PipelineError};
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -282,62 +283,88 @@ impl OpenAiArgs {
     }
 }
 
-/// The in-process `tilt` backend (Arctic-TILT on libtorch).
-#[derive(Debug, Clone, clap::Args)]
-pub struct TiltArgs {
-    /// Model directory (config.json, tokenizer.json, *.safetensors); setting it enables the
-    /// `tilt` backend.
-    #[arg(long, env = "TILT_MODEL")]
+/// Everything the pipeline is built from: the default backend, its rules and hints, the
+/// backends' connections, the OCR engine and PDF reading. Shared by `extract` and `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct PipelineArgs {
+    /// KIE backend used when a request names none: layout (built in, no model weights), tilt
+    /// (needs TILT_MODEL and a build with the `tilt` feature) or openai (needs VLLM_BASE_URL).
+    #[arg(long, env = "KIE_BACKEND", default_value = "layout")]
+    pub backend: String,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    #[command(flatten)]
+    pub openai: OpenAiArgs,
+
+    #[cfg(feature = "tilt")]
+    #[command(flatten)]
+    pub tilt: kie_tilt::TiltArgs,
+
+    /// Read only to say that this build cannot use it.
+    #[cfg(not(feature = "tilt"))]
+    #[arg(long = "tilt-model", env = "TILT_MODEL", hide = true)]
     pub tilt_model: Option<PathBuf>,
 
-    /// auto (CUDA when available), cpu, cuda, cuda:N.
-    #[arg(long, env = "TILT_DEVICE", default_value = "auto")]
-    pub tilt_device: String,
+    #[command(flatten)]
+    pub engine: OcrEngineArgs,
 
-    /// auto (float32 on CPU, bfloat16 on CUDA), float32, bfloat16.
-    #[arg(long, env = "TILT_DTYPE", default_value = "auto")]
-    pub tilt_dtype: String,
-
-    /// Questions decoded together at most.
-    #[arg(long, env = "TILT_MAX_BATCH", default_value_t = 16)]
-    pub tilt_max_batch: usize,
-
-    /// Most tokens per answer.
-    #[arg(long, env = "TILT_MAX_TOKENS", default_value_t = 32)]
-    pub tilt_max_tokens: usize,
-
-    /// TOML file of per-field questions (`total = "What is the total amount?"`).
-    #[arg(long, env = "TILT_QUESTIONS")]
-    pub tilt_questions: Option<PathBuf>,
+    #[command(flatten)]
+    pub pdf: PdfArgs,
 }
 
-impl TiltArgs {
-    /// The backend's settings, or `None` when no model is configured.
-    pub fn settings(&self) -> Result<Option<crate::tilt_backend::TiltSettings>, ConfigError> {
-        let Some(dir) = &self.tilt_model else {
-            return Ok(None);
-        };
-        let mut s = crate::tilt_backend::TiltSettings::new(dir.clone());
-        tilt_infer::parse_device(&self.tilt_device).map_err(|e| invalid(e.to_string()))?;
-        s.device = self.tilt_device.clone();
-        s.precision = match self.tilt_dtype.as_str() {
-            "auto" | "" => None,
-            d => Some(
-                d.parse()
-                    .map_err(|e: tilt_infer::TiltError| invalid(e.to_string()))?,
-            ),
-        };
-        if self.tilt_max_batch == 0 || self.tilt_max_tokens == 0 {
+/// [`PipelineArgs`] checked once: what [`PipelineConfig::build`] loads, and the request
+/// defaults.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub ocr: OcrConfig,
+    pub pdf: PdfOptions,
+    pub openai: Option<kie_openai::OpenAiConfig>,
+    #[cfg(feature = "tilt")]
+    pub tilt: Option<kie_tilt::TiltSettings>,
+    pub default_backend: String,
+    /// Options and e-invoice mode of a request that sets none.
+    pub request: ExtractRequest,
+}
+
+impl PipelineArgs {
+    /// Checks every value (nothing is loaded or connected yet).
+    pub fn resolve(&self) -> Result<PipelineConfig, ConfigError> {
+        #[cfg(not(feature = "tilt"))]
+        if self.tilt_model.is_some() {
             return Err(invalid(
-                "--tilt-max-batch and --tilt-max-tokens must be at least 1",
+                "TILT_MODEL is set, but this ocrlty was built without the tilt backend (build \
+                 it with `cargo build --release --features tilt`, LIBTORCH set by scripts/setup)",
             ));
         }
-        s.max_batch = self.tilt_max_batch;
-        s.max_tokens = self.tilt_max_tokens;
-        if let Some(q) = &self.tilt_questions {
-            s.questions = crate::tilt_backend::read_questions(q).map_err(invalid)?;
-        }
-        Ok(Some(s))
+        Ok(PipelineConfig {
+            ocr: self.engine.config()?,
+            pdf: self.pdf.options()?,
+            openai: self.openai.config()?,
+            #[cfg(feature = "tilt")]
+            tilt: self.tilt.settings().map_err(|e| invalid(e.to_string()))?,
+            default_backend: self.backend.clone(),
+            request: ExtractRequest {
+                backend: None,
+                options: self.rules.extract_options(),
+                embedded_invoice: self.rules.embedded_invoice,
+                keep_images: false,
+            },
+        })
+    }
+}
+
+impl PipelineConfig {
+    /// Loads the OCR models, connects the configured backends and builds the pipeline.
+    pub fn build(self) -> Result<Pipeline, PipelineError> {
+        let b = Pipeline::builder()
+            .ocr(self.ocr)
+            .pdf(self.pdf)
+            .openai(self.openai)?;
+        #[cfg(feature = "tilt")]
+        let b = b.tilt(self.tilt)?;
+        b.default_backend(self.default_backend).build()
     }
 }
 
@@ -395,10 +422,6 @@ pub struct ServeArgs {
     #[arg(long, env = "API_PORT", default_value_t = 8000)]
     pub port: u16,
 
-    /// KIE backend used when a request names none.
-    #[arg(long, env = "KIE_BACKEND", default_value = "layout")]
-    pub backend: String,
-
     /// Largest request body, in MiB; an upload over it is refused while it streams in.
     #[arg(long, env = "MAX_UPLOAD_MB", default_value_t = 20)]
     pub max_upload_mb: u64,
@@ -441,23 +464,12 @@ pub struct ServeArgs {
     pub shutdown_grace: f64,
 
     #[command(flatten)]
-    pub rules: RuleArgs,
-
-    #[command(flatten)]
-    pub openai: OpenAiArgs,
-
-    #[command(flatten)]
-    pub tilt: TiltArgs,
-
-    #[command(flatten)]
-    pub engine: OcrEngineArgs,
-
-    #[command(flatten)]
-    pub pdf: PdfArgs,
+    pub pipeline: PipelineArgs,
 }
 
 impl ServeArgs {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks every value once: the server's own, then the pipeline's (returned).
+    pub fn resolve(&self) -> Result<PipelineConfig, ConfigError> {
         if self.ocr_concurrency == 0 {
             return Err(invalid("--ocr-concurrency must be at least 1"));
         }
@@ -480,10 +492,7 @@ impl ServeArgs {
                 )));
             }
         }
-        self.pdf.options()?;
-        self.openai.config()?;
-        self.tilt.settings()?;
-        Ok(())
+        self.pipeline.resolve()
     }
 }
 
@@ -622,7 +631,7 @@ mod tests {
         assert_eq!(s.args.port, 9100);
         assert_eq!(s.args.max_upload_mb, 7, "the flag wins over the file");
         assert_eq!(s.args.allowed_content_types, ["image/png"]);
-        assert!(s.args.pdf.no_text_layer);
+        assert!(s.args.pipeline.pdf.no_text_layer);
     }
 
     #[test]
@@ -652,9 +661,9 @@ mod tests {
     #[test]
     fn validation_names_the_bad_setting() {
         let s = Serve::parse_from(argv(&["--allowed-content-types", "image/gif"]));
-        let e = s.args.validate().expect_err("refused");
+        let e = s.args.resolve().expect_err("refused");
         assert!(e.to_string().contains("image/gif"), "{e}");
         let s = Serve::parse_from(argv(&["--ocr-concurrency", "0"]));
-        assert!(s.args.validate().is_err());
+        assert!(s.args.resolve().is_err());
     }
 }

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use doc_input::{DocumentKind, InputError, PageContent, PdfLibrary, PdfOptions};
 use ocr_core::{OcrEngine, OcrError, PageTimings};
+use ocr_document::{DocPage, DocWord, OcrDocument, PageSource};
 use serde::Serialize;
-use tilt_prep::{DocPage, DocWord, OcrDocument, PageSource};
 
 use crate::embedded::{EmbeddedInvoice, InvoiceXml};
 
@@ -74,89 +74,101 @@ pub struct ReadDocument {
     /// embedded-invoice reading is off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice: Option<InvoiceXml>,
+    /// Each page's image as the OCR read it (before any turn) when [`ReadOptions::images`]
+    /// asked for them: the decoded upload, or the PDF page rendered once.
+    #[serde(skip)]
+    pub images: Vec<kie::PageImage>,
+}
+
+/// What a read produces besides the OCR Document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// How a PDF's embedded e-invoice XML is read.
+    pub embedded: EmbeddedInvoice,
+    /// Keep every page's image (for a backend that looks at pages, or to draw on them).
+    pub images: bool,
 }
 
 /// Reads every page of `bytes` (PDF, JPEG, PNG, TIFF or WebP, decided by magic bytes), with
-/// embedded e-invoices ignored. `pdfium` is needed only for PDFs.
+/// embedded e-invoices ignored and no images kept. `pdfium` is needed only for PDFs.
 pub fn read_document(
     bytes: &[u8],
     engine: &OcrEngine,
     pdfium: Option<&PdfLibrary>,
     pdf: &PdfOptions,
 ) -> Result<ReadDocument, DocumentError> {
-    read_document_with(bytes, engine, pdfium, pdf, EmbeddedInvoice::Off)
+    let kind = doc_input::sniff(bytes)?;
+    read_document_with(kind, bytes, engine, pdfium, pdf, ReadOptions::default())
 }
 
-/// Reads `bytes` as [`read_document`] does, and the e-invoice XML: an XML upload is parsed
-/// (an unreadable one is an error); a PDF's embedded XML is looked for unless `embedded` is
-/// off, and with [`EmbeddedInvoice::Only`] it alone is read (no pages; none is an error).
+/// Reads `bytes`, already sniffed as `kind`, once: every page into the OCR Document (a PDF
+/// page through its text layer or rendered and OCR'd), the page images when `opts.images`, and
+/// the e-invoice XML — an XML upload is parsed (an unreadable one is an error); a PDF's
+/// embedded XML is looked for unless `opts.embedded` is off, and with
+/// [`EmbeddedInvoice::Only`] it alone is read (no pages; none is an error).
 pub fn read_document_with(
+    kind: DocumentKind,
     bytes: &[u8],
     engine: &OcrEngine,
     pdfium: Option<&PdfLibrary>,
     pdf: &PdfOptions,
-    embedded: EmbeddedInvoice,
+    opts: ReadOptions,
 ) -> Result<ReadDocument, DocumentError> {
     let t0 = Instant::now();
-    let kind = doc_input::sniff(bytes)?;
-    let mut document = OcrDocument::default();
-    let mut pages = Vec::new();
+    let mut read = ReadDocument {
+        kind,
+        document: OcrDocument::default(),
+        pages: Vec::new(),
+        ms: 0.0,
+        invoice: None,
+        images: Vec::new(),
+    };
+    let done = |mut read: ReadDocument| {
+        read.ms = t0.elapsed().as_secs_f64() * 1e3;
+        Ok(read)
+    };
     if kind == DocumentKind::Xml {
-        let invoice = einvoice::parse(bytes)?;
-        return Ok(ReadDocument {
-            kind,
-            document,
-            pages,
-            ms: t0.elapsed().as_secs_f64() * 1e3,
-            invoice: Some(InvoiceXml::Read {
-                name: None,
-                invoice: Box::new(invoice),
-            }),
+        read.invoice = Some(InvoiceXml::Read {
+            name: None,
+            invoice: Box::new(einvoice::parse(bytes)?),
         });
+        return done(read);
     }
     if kind.is_image() {
         let t = Instant::now();
-        let page = engine.recognize_bytes(bytes)?;
-        document.pages.push(ocr_page(0, &page));
-        pages.push(PageReport {
+        let image = ocr_core::decode_image(bytes, engine.config().max_pixels)?;
+        let page = engine.recognize(&image)?;
+        read.document.pages.push(ocr_page(0, &page));
+        read.pages.push(PageReport {
             index: 0,
             source: PageSource::Ocr,
             ms: t.elapsed().as_secs_f64() * 1e3,
             ocr: Some(page.timings),
             rotation: page.rotation,
         });
-        return Ok(ReadDocument {
-            kind,
-            document,
-            pages,
-            ms: t0.elapsed().as_secs_f64() * 1e3,
-            invoice: None,
-        });
+        if opts.images {
+            read.images.push(kie::PageImage::new(image));
+        }
+        return done(read);
     }
     let pdfium = match pdfium {
         Some(p) => p,
         None => PdfLibrary::bind(None)?,
     };
     let doc = pdfium.open(bytes, pdf)?;
-    let attachment = match embedded {
+    let attachment = match opts.embedded {
         EmbeddedInvoice::Off => None,
         _ => doc.invoice_attachment(),
     };
-    if embedded == EmbeddedInvoice::Only {
+    if opts.embedded == EmbeddedInvoice::Only {
         let a = attachment.ok_or(DocumentError::NoEmbeddedInvoice)?;
-        let invoice = einvoice::parse(&a.bytes)?;
-        return Ok(ReadDocument {
-            kind,
-            document,
-            pages,
-            ms: t0.elapsed().as_secs_f64() * 1e3,
-            invoice: Some(InvoiceXml::Read {
-                name: Some(a.name),
-                invoice: Box::new(invoice),
-            }),
+        read.invoice = Some(InvoiceXml::Read {
+            name: Some(a.name),
+            invoice: Box::new(einvoice::parse(&a.bytes)?),
         });
+        return done(read);
     }
-    let invoice = attachment.map(|a| match einvoice::parse(&a.bytes) {
+    read.invoice = attachment.map(|a| match einvoice::parse(&a.bytes) {
         Ok(invoice) => InvoiceXml::Read {
             name: Some(a.name),
             invoice: Box::new(invoice),
@@ -168,35 +180,38 @@ pub fn read_document_with(
     });
     for index in 0..doc.page_count() {
         let t = Instant::now();
-        let (page, timings) = match doc.page(index)? {
+        let (page, timings, image) = match doc.page(index)? {
             PageContent::TextLayer {
                 width,
                 height,
                 words,
-            } => (text_layer_page(index, width, height, words), None),
+            } => {
+                let image = if opts.images {
+                    Some(doc.render(index)?)
+                } else {
+                    None
+                };
+                (text_layer_page(index, width, height, words), None, image)
+            }
             PageContent::Scan { image } => {
                 let page = engine.recognize(&image)?;
-                (ocr_page(index, &page), Some(page.timings))
+                (ocr_page(index, &page), Some(page.timings), Some(image))
             }
         };
-        pages.push(PageReport {
+        read.pages.push(PageReport {
             index,
             source: page.source,
             ms: t.elapsed().as_secs_f64() * 1e3,
             ocr: timings,
             rotation: page.rotation,
         });
-        document.pages.push(page);
+        read.document.pages.push(page);
+        if let Some(image) = image.filter(|_| opts.images) {
+            read.images.push(kie::PageImage::new(image));
+        }
     }
-    Ok(ReadDocument {
-        kind,
-        document,
-        pages,
-        ms: t0.elapsed().as_secs_f64() * 1e3,
-        invoice,
-    })
+    done(read)
 }
-
 /// A text-layer page as a page of the OCR Document (text-layer words are exact: confidence 1).
 pub fn text_layer_page(
     index: usize,

@@ -7,29 +7,17 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ocrlty::config::{OcrEngineArgs, OpenAiArgs, PdfArgs, RuleArgs, TiltArgs};
-use ocrlty::pipeline::{ExtractRequest, Pipeline};
+use ocrlty::config::PipelineArgs;
 use ocrlty::server::dto::{ExtractResponse, Include};
-use ocrlty::visualize::{Visualizer, default_font_path, page_images, write_pages};
+use ocrlty::visualize::{Visualizer, default_font_path, write_pages};
 use serde_json::json;
 
 use crate::ocr_cmd::{error_line, exit_code, read_bytes};
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
-    /// KIE backend: layout (built in, no model weights), tilt (needs TILT_MODEL) or openai
-    /// (needs VLLM_BASE_URL).
-    #[arg(long, env = "KIE_BACKEND", default_value = "layout")]
-    pub backend: String,
-
     #[command(flatten)]
-    pub rules: RuleArgs,
-
-    #[command(flatten)]
-    pub openai: OpenAiArgs,
-
-    #[command(flatten)]
-    pub tilt: TiltArgs,
+    pub pipeline: PipelineArgs,
 
     /// Add the OCR Document of each file to its line (`ocr`).
     #[arg(long)]
@@ -43,12 +31,6 @@ pub struct ExtractArgs {
     /// Write the JSON lines to this file instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub engine: OcrEngineArgs,
-
-    #[command(flatten)]
-    pub pdf: PdfArgs,
 
     /// Documents (PDF, PNG, JPEG, TIFF, WebP, CII/UBL e-invoice XML) or folders of them
     /// (searched recursively).
@@ -115,21 +97,11 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let pdf_opts = args.pdf.options()?;
     let mut stems = std::collections::HashSet::new();
-    let pipeline = Pipeline::builder()
-        .ocr(args.engine.config()?)
-        .pdf(pdf_opts)
-        .openai(args.openai.config()?)?
-        .tilt(args.tilt.settings()?)?
-        .default_backend(args.backend.clone())
-        .build()
-        .context("cannot start the pipeline")?;
-    let req = ExtractRequest {
-        backend: None,
-        options: args.rules.extract_options(),
-        embedded_invoice: args.rules.embedded_invoice,
-    };
+    let config = args.pipeline.resolve()?;
+    let mut req = config.request.clone();
+    req.keep_images = visualizer.is_some();
+    let pipeline = config.build().context("cannot start the pipeline")?;
     let include = Include {
         ocr: args.include_ocr,
         timings: true,
@@ -173,10 +145,14 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
                     v["file"] = json!(file);
                     if let Some((dir, vis)) = &visualizer {
                         let stem = unique_stem(file, &mut stems);
-                        let drawn = page_images(&bytes, &pdf_opts, args.engine.max_pixels)
-                            .and_then(|imgs| {
-                                write_pages(vis, dir, &stem, imgs, &x.document.pages, &x.extraction)
-                            });
+                        let drawn = write_pages(
+                            vis,
+                            dir,
+                            &stem,
+                            &x.images,
+                            &x.document.pages,
+                            &x.extraction,
+                        );
                         match drawn {
                             Ok(paths) => v["visualizations"] = json!(paths),
                             Err(e) => v["visualize_error"] = json!(e.to_string()),

@@ -19,10 +19,10 @@ use std::time::Instant;
 use doc_input::{DocumentKind, PdfLibrary, PdfOptions};
 use kie::{ExtractOptions, Extraction, KieBackend, KieError, LayoutBackend};
 use ocr_core::{OcrConfig, OcrEngine, OcrError};
+use ocr_document::OcrDocument;
 use serde::Serialize;
-use tilt_prep::OcrDocument;
 
-use crate::document::{DocumentError, PageReport, ReadDocument, read_document_with};
+use crate::document::{DocumentError, PageReport, ReadDocument, ReadOptions, read_document_with};
 use crate::embedded::{self, EmbeddedInvoice, InvoiceXml};
 
 /// Why a document produced no extraction.
@@ -61,6 +61,8 @@ pub struct ExtractRequest {
     pub options: ExtractOptions,
     /// How a PDF's embedded e-invoice XML is used.
     pub embedded_invoice: EmbeddedInvoice,
+    /// Return the page images in [`ExtractOutput::images`] (to draw on them).
+    pub keep_images: bool,
 }
 
 /// Milliseconds per stage. `decode` covers sniffing, opening PDFs, text layers, rendering and
@@ -85,6 +87,8 @@ pub struct ExtractOutput {
     pub backend: String,
     pub model_version: String,
     pub timings: StageTimings,
+    /// The page images as read, when [`ExtractRequest::keep_images`] asked for them.
+    pub images: Vec<kie::PageImage>,
 }
 
 /// Builds a [`Pipeline`]: OCR configuration, PDF options and backends.
@@ -128,14 +132,12 @@ impl PipelineBuilder {
     }
 
     /// Adds the in-process `tilt` backend when a model directory is configured (loads it).
-    pub fn tilt(
-        self,
-        settings: Option<crate::tilt_backend::TiltSettings>,
-    ) -> Result<Self, PipelineError> {
+    #[cfg(feature = "tilt")]
+    pub fn tilt(self, settings: Option<kie_tilt::TiltSettings>) -> Result<Self, PipelineError> {
         match settings {
             None => Ok(self),
             Some(s) => {
-                let b = crate::tilt_backend::TiltBackend::load(s).map_err(PipelineError::Kie)?;
+                let b = kie_tilt::TiltBackend::load(s).map_err(PipelineError::Kie)?;
                 Ok(self.backend(Arc::new(b)))
             }
         }
@@ -158,7 +160,13 @@ impl PipelineBuilder {
             if self.default_backend == "tilt" {
                 return Err(PipelineError::Kie(KieError::Unavailable {
                     backend: "tilt".into(),
-                    message: "no model configured: set TILT_MODEL (or --tilt-model)".into(),
+                    message: if cfg!(feature = "tilt") {
+                        "no model configured: set TILT_MODEL (or --tilt-model)".into()
+                    } else {
+                        "this ocrlty was built without the tilt backend (build it with \
+                         `--features tilt`)"
+                            .into()
+                    },
                 }));
             }
             if self.default_backend == "openai" {
@@ -237,84 +245,50 @@ impl Pipeline {
             })
     }
 
-    /// Reads every page of `bytes` and extracts the fields.
+    /// Reads every page of `bytes` and extracts the fields: [`Pipeline::sniff`], then the two
+    /// phases [`Pipeline::read`] and [`Pipeline::kie`] (the server runs the same two, the first
+    /// under an OCR slot).
     pub fn extract(
         &self,
         bytes: &[u8],
         req: &ExtractRequest,
     ) -> Result<ExtractOutput, PipelineError> {
-        self.backend(req.backend.as_deref())?;
-        let read = self.read(bytes, req.embedded_invoice)?;
-        let images = self.images_for(&read, bytes, req.backend.as_deref())?;
-        if images.is_empty() {
-            return self.kie(read, req);
-        }
-        let mut req = req.clone();
-        req.options.page_images = images;
-        self.kie(read, &req)
+        let kind = self.sniff(bytes)?;
+        let read = self.read(kind, bytes, req)?;
+        self.kie(read, req)
     }
 
-    /// The pages of a document read by [`Pipeline::read`] as images when the backend looks at
-    /// them (vision models), else nothing: JPEG and PNG as sent, TIFF and WebP as PNG, PDF
-    /// pages rendered as the OCR saw them (JPEG, quality 85). A read without pages (an XML
-    /// e-invoice, or only its embedded XML) has none.
-    pub fn images_for(
-        &self,
-        read: &ReadDocument,
-        bytes: &[u8],
-        backend: Option<&str>,
-    ) -> Result<Vec<kie::PageImage>, PipelineError> {
-        if read.document.pages.is_empty() || !self.backend(backend)?.wants_page_images() {
-            return Ok(Vec::new());
-        }
-        let image = |mime: &str, bytes: Vec<u8>| kie::PageImage {
-            mime: mime.into(),
-            bytes: Arc::new(bytes),
-        };
-        let encode = |img: &image::RgbImage, jpeg: bool| -> Result<Vec<u8>, PipelineError> {
-            let mut out = std::io::Cursor::new(Vec::new());
-            let r = if jpeg {
-                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(img)
-            } else {
-                img.write_to(&mut out, image::ImageFormat::Png)
-            };
-            r.map_err(|e| OcrError::Config(format!("cannot encode a page image: {e}")))?;
-            Ok(out.into_inner())
-        };
-        match read.kind {
-            DocumentKind::Jpeg => Ok(vec![image("image/jpeg", bytes.to_vec())]),
-            DocumentKind::Png => Ok(vec![image("image/png", bytes.to_vec())]),
-            DocumentKind::Tiff | DocumentKind::Webp => {
-                let img = ocr_core::decode_image(bytes, self.engine.config().max_pixels)?;
-                Ok(vec![image("image/png", encode(&img, false)?)])
-            }
-            DocumentKind::Xml => Ok(Vec::new()),
-            DocumentKind::Pdf => {
-                let doc = self
-                    .pdfium
-                    .open(bytes, &self.pdf)
-                    .map_err(DocumentError::Input)?;
-                (0..doc.page_count())
-                    .map(|i| {
-                        let img = doc.render(i).map_err(DocumentError::Input)?;
-                        Ok(image("image/jpeg", encode(&img, true)?))
-                    })
-                    .collect()
-            }
-        }
+    /// What the bytes are (from their magic bytes, never the declared type).
+    pub fn sniff(&self, bytes: &[u8]) -> Result<DocumentKind, PipelineError> {
+        doc_input::sniff(bytes).map_err(|e| PipelineError::Document(e.into()))
     }
 
-    /// The first half of [`Pipeline::extract`]: every page into the OCR Document (CPU-bound),
-    /// and the e-invoice XML as `embedded` asks.
+    /// Phase one, CPU-bound: reads the document, sniffed as `kind`, once — every page into the
+    /// OCR Document, the page images when the backend looks at pages or the request keeps
+    /// them, and the e-invoice XML as the request asks.
     pub fn read(
         &self,
+        kind: DocumentKind,
         bytes: &[u8],
-        embedded: EmbeddedInvoice,
-    ) -> Result<ReadDocument, DocumentError> {
-        read_document_with(bytes, &self.engine, Some(self.pdfium), &self.pdf, embedded)
+        req: &ExtractRequest,
+    ) -> Result<ReadDocument, PipelineError> {
+        let backend = self.backend(req.backend.as_deref())?;
+        let opts = ReadOptions {
+            embedded: req.embedded_invoice,
+            images: req.keep_images || backend.wants_page_images(),
+        };
+        Ok(read_document_with(
+            kind,
+            bytes,
+            &self.engine,
+            Some(self.pdfium),
+            &self.pdf,
+            opts,
+        )?)
     }
 
-    /// The second half: the backend and its rules over a document read by [`Pipeline::read`].
+    /// Phase two: the backend and its rules over a document read by [`Pipeline::read`] (given
+    /// the page images when it looks at pages).
     /// When the read found a readable e-invoice XML, the fields come from it (backend
     /// `embedded-xml`) and the backend's reading of the pages, if any, only checks them.
     pub fn kie(
@@ -330,12 +304,20 @@ impl Pipeline {
             .map(|t| t.total_ms)
             .sum();
         let t1 = Instant::now();
+        let options = if backend.wants_page_images() {
+            let mut o = req.options.clone();
+            o.page_images = read.images.clone();
+            std::borrow::Cow::Owned(o)
+        } else {
+            std::borrow::Cow::Borrowed(&req.options)
+        };
+        let options = options.as_ref();
         let mut source = (backend.name().to_string(), backend.model_version());
         let extraction = match &read.invoice {
             Some(InvoiceXml::Read { invoice, .. }) => {
-                let mut x = embedded::extraction(invoice, &req.options);
+                let mut x = embedded::extraction(invoice, options);
                 if !read.document.pages.is_empty() {
-                    match backend.extract(&read.document, &req.options) {
+                    match backend.extract(&read.document, options) {
                         Ok(pages) => x.warnings.extend(embedded::cross_check(&x, &pages)),
                         Err(e) => x.warnings.push(rules::Warning {
                             code: "embedded_xml.unchecked".into(),
@@ -350,7 +332,7 @@ impl Pipeline {
             }
             broken_or_none => {
                 let mut x = backend
-                    .extract(&read.document, &req.options)
+                    .extract(&read.document, options)
                     .map_err(PipelineError::Kie)?;
                 if let Some(InvoiceXml::Broken { name, error }) = broken_or_none {
                     x.warnings.push(rules::Warning {
@@ -380,6 +362,11 @@ impl Pipeline {
             backend: source.0,
             model_version: source.1,
             timings,
+            images: if req.keep_images {
+                read.images
+            } else {
+                Vec::new()
+            },
         })
     }
 

@@ -4,18 +4,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ocrlty::config::ServeArgs;
-use ocrlty::pipeline::Pipeline;
 use ocrlty::server::{AppState, ServerSettings};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
-    args.validate()?;
+    let config = args.resolve()?;
     tracing::info!(config = ?args, "effective configuration");
-    let ocr = args.engine.config()?;
-    let pdf = args.pdf.options()?;
-    let backend = args.backend.clone();
-    let openai = args.openai.config()?;
-    let tilt = args.tilt.settings()?;
-    let settings = ServerSettings::from_args(&args);
+    let settings = ServerSettings::from_args(&args, config.request.clone());
     let grace = Duration::from_secs_f64(args.shutdown_grace.max(0.0));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -30,15 +24,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
         let local = listener.local_addr()?;
         tracing::info!(addr = %local, "listening on http://{local}");
         let state = AppState::new(settings);
-        let load = move || {
-            Pipeline::builder()
-                .ocr(ocr)
-                .pdf(pdf)
-                .openai(openai)
-                .and_then(|b| b.tilt(tilt))
-                .and_then(|b| b.default_backend(backend).build())
-                .map_err(|e| e.to_string())
-        };
+        let load = move || config.build().map_err(|e| e.to_string());
         ocrlty::server::serve(listener, state, load, grace)
             .await
             .context("the server stopped")?;

@@ -3,22 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use doc_input::{DocumentKind, PdfLibrary, PdfOptions};
 use image::{Rgb, RgbImage};
 use imageproc::drawing::{draw_filled_rect_mut, draw_hollow_rect_mut, draw_text_mut};
 use imageproc::rect::Rect;
 use kie::{Extraction, FieldName};
-use tilt_prep::DocPage;
+use ocr_document::DocPage;
 
 /// Why a page image could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum VisualizeError {
     #[error("cannot read the label font {path}: {message} (run scripts/setup, or set OCRLTY_FONT)")]
     Font { path: PathBuf, message: String },
-    #[error(transparent)]
-    Input(#[from] doc_input::InputError),
-    #[error(transparent)]
-    Ocr(#[from] ocr_core::OcrError),
     #[error("cannot write {path}: {message}")]
     Write { path: PathBuf, message: String },
 }
@@ -118,36 +113,20 @@ impl Visualizer {
     }
 }
 
-/// Every page of a document as an image whose pixels match its OCR Document's coordinates.
-pub fn page_images(
-    bytes: &[u8],
-    pdf: &PdfOptions,
-    max_pixels: u64,
-) -> Result<Vec<RgbImage>, VisualizeError> {
-    match doc_input::sniff(bytes)? {
-        DocumentKind::Pdf => {}
-        // An XML e-invoice has no pages to draw on.
-        DocumentKind::Xml => return Ok(Vec::new()),
-        _ => return Ok(vec![ocr_core::decode_image(bytes, max_pixels)?]),
-    }
-    let lib = PdfLibrary::bind(None)?;
-    let doc = lib.open(bytes, pdf)?;
-    (0..doc.page_count())
-        .map(|i| doc.render(i).map_err(VisualizeError::from))
-        .collect()
-}
-
-/// Draws and writes `DIR/<stem>-p<N>.png` for every page; returns the paths.
+/// Draws on a copy of each page image as read (kept by the pipeline, see
+/// [`crate::pipeline::ExtractRequest::keep_images`]) and writes `DIR/<stem>-p<N>.png`;
+/// returns the paths.
 pub fn write_pages(
     vis: &Visualizer,
     dir: &Path,
     stem: &str,
-    images: Vec<RgbImage>,
+    images: &[kie::PageImage],
     pages: &[DocPage],
     x: &Extraction,
 ) -> Result<Vec<PathBuf>, VisualizeError> {
     let mut out = Vec::new();
-    for (mut img, page) in images.into_iter().zip(pages) {
+    for (image, page) in images.iter().zip(pages) {
+        let mut img = image.0.as_ref().clone();
         vis.draw(&mut img, page, x);
         let path = dir.join(format!("{stem}-p{}.png", page.index + 1));
         img.save(&path).map_err(|e| VisualizeError::Write {

@@ -8,11 +8,11 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use clap::Parser;
 use kie::{ExtractOptions, Extraction, KieBackend, KieError};
+use ocr_document::OcrDocument;
 use ocrlty::config::ServeArgs;
 use ocrlty::pipeline::Pipeline;
 use ocrlty::server::{AppState, ServerSettings, router};
 use serde_json::Value;
-use tilt_prep::OcrDocument;
 use tower::ServiceExt;
 
 /// A backend that always fails the same way.
@@ -67,7 +67,8 @@ struct Args {
 
 fn state(flags: &[&str]) -> AppState {
     let args = Args::parse_from(std::iter::once("serve").chain(flags.iter().copied()));
-    AppState::new(ServerSettings::from_args(&args.serve))
+    let config = args.serve.resolve().expect("valid flags");
+    AppState::new(ServerSettings::from_args(&args.serve, config.request))
 }
 
 fn ready(flags: &[&str]) -> AppState {

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use doc_input::PdfOptions;
 use ocr_core::{ModelPreset, OcrConfig, OcrEngine};
+use ocr_document::PageSource;
 use ocrlty::{DocumentError, read_document};
-use tilt_prep::PageSource;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

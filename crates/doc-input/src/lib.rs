@@ -29,6 +29,6 @@ mod sniff;
 pub use error::InputError;
 pub use pdf::{
     Attachment, CharBox, INVOICE_ATTACHMENT_NAMES, PageContent, PdfDoc, PdfLibrary, PdfOptions,
-    TextWord, default_library_dir, group_words,
+    TextWord, default_library_dir, group_words, pages_rendered,
 };
 pub use sniff::{DocumentKind, describe_magic, sniff};

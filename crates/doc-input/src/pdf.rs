@@ -330,11 +330,21 @@ impl PdfDoc<'_> {
     }
 }
 
+/// Pages rendered by this process so far (each call of pdfium's renderer counts once).
+static PAGES_RENDERED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many PDF pages this process has rendered — for metrics, and for tests that check a
+/// document is rendered once.
+pub fn pages_rendered() -> u64 {
+    PAGES_RENDERED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn render(
     page: &PdfPage<'_>,
     config: PdfRenderConfig,
     index: usize,
 ) -> Result<image::RgbImage, InputError> {
+    PAGES_RENDERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let err = |e: PdfiumError| InputError::Page {
         page: index + 1,
         message: format!("cannot be rendered: {e}"),

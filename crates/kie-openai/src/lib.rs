@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kie::{ExtractOptions, Extraction, FieldName, KieBackend, KieError};
+use ocr_document::OcrDocument;
 use serde_json::Value;
-use tilt_prep::OcrDocument;
 
 pub use breaker::{CircuitBreaker, CircuitState};
 pub use wire::Style;
@@ -251,7 +251,8 @@ struct Answer {
 enum Job {
     Extract {
         doc: Arc<OcrDocument>,
-        images: Vec<kie::PageImage>,
+        /// The pages as JPEG (the vlm style only).
+        images: Vec<Vec<u8>>,
         fields: Vec<FieldName>,
         reply: std::sync::mpsc::Sender<Result<Vec<Answer>, KieError>>,
     },
@@ -417,7 +418,7 @@ async fn serve_jobs(shared: Arc<Shared>, mut rx: tokio::sync::mpsc::UnboundedRec
 async fn answers(
     shared: &Arc<Shared>,
     doc: Arc<OcrDocument>,
-    images: Vec<kie::PageImage>,
+    images: Vec<Vec<u8>>,
     fields: Vec<FieldName>,
 ) -> Result<Vec<Answer>, KieError> {
     let cfg = &shared.cfg;
@@ -522,10 +523,20 @@ impl KieBackend for OpenAiBackend {
             return Err(KieError::EmptyDocument);
         }
         let fields = opts.wanted_fields();
+        // Encoded here, on the caller's thread, not on the client's runtime.
+        let images = match self.style() {
+            Style::Vlm => opts
+                .page_images
+                .iter()
+                .map(wire::page_jpeg)
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(format!("cannot encode a page image: {e}")))?,
+            _ => Vec::new(),
+        };
         let (reply, rx) = std::sync::mpsc::channel();
         self.send(Job::Extract {
             doc: Arc::new(doc.clone()),
-            images: opts.page_images.clone(),
+            images,
             fields,
             reply,
         })?;
@@ -563,7 +574,7 @@ impl KieBackend for OpenAiBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tilt_prep::{DocPage, DocWord, PageSource};
+    use ocr_document::{DocPage, DocWord, PageSource};
 
     #[test]
     fn answers_are_located_on_the_page() {

@@ -2,8 +2,8 @@
 //! the answers, and the error envelopes servers of this family have used.
 
 use kie::FieldName;
+use ocr_document::{GenerateRequest, InputOcrDocumentPart, OcrDocument, layout_text};
 use serde_json::{Map, Value, json};
-use tilt_prep::{GenerateRequest, InputOcrDocumentPart, OcrDocument, layout_text};
 
 /// How the backend asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,20 +115,23 @@ of one document, in order. Answer with one JSON object with the keys merchant, d
 subtotal, tax_amount and total. Copy each value exactly as printed; use null when the document \
 does not show it.";
 
-/// `POST /v1/chat/completions` body for the vision style: the pages as `image_url` parts
-/// holding data URIs.
-pub fn vlm_chat(
-    model: &str,
-    images: &[kie::PageImage],
-    max_tokens: u32,
-    retry_note: bool,
-) -> Value {
+/// A page as the JPEG (quality 85) a vision model is sent.
+pub fn page_jpeg(img: &kie::PageImage) -> Result<Vec<u8>, image::ImageError> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(img.0.as_ref())?;
+    Ok(out.into_inner())
+}
+
+/// `POST /v1/chat/completions` body for the vision style: the pages (JPEG, see [`page_jpeg`])
+/// as `image_url` parts holding data URIs.
+pub fn vlm_chat(model: &str, pages: &[Vec<u8>], max_tokens: u32, retry_note: bool) -> Value {
     use base64::Engine as _;
     let mut parts = vec![json!({"type": "text", "text": "The document's pages:"})];
-    for img in images {
-        let data = base64::engine::general_purpose::STANDARD.encode(img.bytes.as_slice());
+    for jpeg in pages {
+        let data = base64::engine::general_purpose::STANDARD.encode(jpeg);
         parts.push(json!({"type": "image_url",
-            "image_url": {"url": format!("data:{};base64,{data}", img.mime)}}));
+            "image_url": {"url": format!("data:image/jpeg;base64,{data}")}}));
     }
     schema_chat(
         model,
@@ -362,17 +365,13 @@ mod tests {
 
     #[test]
     fn vlm_requests_carry_each_page_as_a_data_uri_and_the_schema() {
-        let img = kie::PageImage {
-            mime: "image/png".into(),
-            bytes: std::sync::Arc::new(b"\x89PNG".to_vec()),
-        };
-        let v = vlm_chat("qwen-vl", &[img.clone(), img], 64, false);
+        let page = kie::PageImage::new(image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9])));
+        let jpeg = page_jpeg(&page).expect("encodes");
+        assert_eq!(&jpeg[..2], b"\xff\xd8");
+        let v = vlm_chat("qwen-vl", &[b"\xff\xd8\xff".to_vec(), jpeg], 64, false);
         let parts = v["messages"][1]["content"].as_array().expect("parts");
         assert_eq!(parts.len(), 3);
-        assert_eq!(
-            parts[1]["image_url"]["url"],
-            "data:image/png;base64,iVBORw=="
-        );
+        assert_eq!(parts[1]["image_url"]["url"], "data:image/jpeg;base64,/9j/");
         assert_eq!(
             v["response_format"]["json_schema"]["schema"]["required"]
                 .as_array()

@@ -6,7 +6,7 @@
 //!     cargo run -p kie --example layout_eval -- ocr.jsonl > preds.jsonl
 
 use kie::{ExtractOptions, FieldName, KieBackend, LayoutBackend};
-use tilt_prep::{DocPage, OcrDocument};
+use ocr_document::{DocPage, OcrDocument};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()

@@ -1,8 +1,8 @@
 //! Answers of model backends (one string per field) → an [`Extraction`]: the rules normalise
 //! them, and each value is located on the page for its evidence.
 
+use ocr_document::OcrDocument;
 use rules::{FieldInput, RawFields, RuleContext};
-use tilt_prep::OcrDocument;
 
 use crate::types::{Evidence, Extraction, FieldName};
 
@@ -68,11 +68,11 @@ pub fn locate(doc: &OcrDocument, raw: &str) -> Option<Evidence> {
     }
     let evidence = |page: usize, idx: &[usize]| {
         let p = &doc.pages[page];
-        let words: Vec<&tilt_prep::DocWord> = idx.iter().map(|&i| &p.words[i]).collect();
+        let words: Vec<&ocr_document::DocWord> = idx.iter().map(|&i| &p.words[i]).collect();
         Evidence::on_page(
             page,
             idx.to_vec(),
-            tilt_prep::document::union(words.iter().map(|w| w.bbox)),
+            ocr_document::document::union(words.iter().map(|w| w.bbox)),
             words
                 .iter()
                 .map(|w| w.text.as_str())

@@ -2,9 +2,9 @@
 //! date candidates scored by their labels, position and arithmetic, the merchant from the top
 //! of the first page. No model weights; every answer goes through `crates/rules`.
 
+use ocr_document::{BBox, DocPage, OcrDocument};
 use rules::{Adjustment, AdjustmentKind, DateContext, FieldInput, RawFields};
 use rust_decimal::Decimal;
-use tilt_prep::{BBox, DocPage, OcrDocument};
 
 use crate::labels::{LabelKind, date_label, is_table_header, label_of, not_a_name};
 use crate::types::{Evidence, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError};
@@ -206,7 +206,7 @@ fn money_on_line(idx: usize, line: &Line<'_>, page: &DocPage) -> Vec<Money> {
                 continue;
             }
             if let Ok(p) = rules::parse_amount(&raw, None) {
-                let bbox = tilt_prep::document::union(ws.iter().map(|&i| page.words[i].bbox));
+                let bbox = ocr_document::document::union(ws.iter().map(|&i| page.words[i].bbox));
                 let skip = ws.len() == 2 && ws[0] == wi;
                 out.push(Money {
                     line: idx,
@@ -763,7 +763,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
                 Evidence::on_page(
                     a.page,
                     a.words.into_iter().chain(b.words).collect(),
-                    tilt_prep::document::union([a.bbox, b.bbox]),
+                    ocr_document::document::union([a.bbox, b.bbox]),
                     format!("{} {}", a.text, b.text),
                 )
             });
@@ -1407,7 +1407,7 @@ fn merchant(lines: &[Line<'_>], doc: &OcrDocument) -> Option<(f32, String, Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tilt_prep::{DocWord, PageSource};
+    use ocr_document::{DocWord, PageSource};
 
     /// A page from rows of (x, text) at 40 px pitch; words 10 px per character.
     fn page(rows: &[&[(f32, &str)]]) -> OcrDocument {

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use kie::{ExtractOptions, KieBackend, LayoutBackend};
-//! use tilt_prep::{DocPage, DocWord, OcrDocument, PageSource};
+//! use ocr_document::{DocPage, DocWord, OcrDocument, PageSource};
 //!
 //! let w = |text: &str, bbox| DocWord { text: text.into(), bbox, conf: 0.99 };
 //! let page = DocPage::from_words(0, 600, 400, PageSource::Ocr, vec![

@@ -3,8 +3,8 @@
 //! the values under the headers, one row per rate and sometimes a sum row. Labels beside
 //! values do not exist there, so the label-driven reading misses or swaps them.
 
+use ocr_document::{BBox, DocPage, OcrDocument};
 use rust_decimal::Decimal;
-use tilt_prep::{BBox, DocPage, OcrDocument};
 
 use crate::types::Evidence;
 

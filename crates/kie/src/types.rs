@@ -1,8 +1,8 @@
 //! The KIE interface.
 
+use ocr_document::{BBox, OcrDocument};
 use rules::{LocaleHints, NormalizedField, RawFields, RuleContext, Warning};
 use serde::{Deserialize, Serialize};
-use tilt_prep::{BBox, OcrDocument};
 
 /// The six fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -184,17 +184,20 @@ impl Extraction {
     }
 }
 
-/// One page as an encoded image, for backends that look at pages (vision models).
+/// One page as decoded pixels — the image as sent, or the PDF page as rendered — for backends
+/// that look at pages (vision models, TILT's visual branch). Shared, never copied.
 #[derive(Clone, PartialEq)]
-pub struct PageImage {
-    /// `image/png` or `image/jpeg`.
-    pub mime: String,
-    pub bytes: std::sync::Arc<Vec<u8>>,
+pub struct PageImage(pub std::sync::Arc<image::RgbImage>);
+
+impl PageImage {
+    pub fn new(img: image::RgbImage) -> Self {
+        PageImage(std::sync::Arc::new(img))
+    }
 }
 
 impl std::fmt::Debug for PageImage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PageImage({}, {} bytes)", self.mime, self.bytes.len())
+        write!(f, "PageImage({}×{})", self.0.width(), self.0.height())
     }
 }
 

@@ -24,9 +24,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kie::{ExtractOptions, FieldName, KieBackend, LayoutBackend};
+use ocr_document::{GenerateRequest, InputOcrDocumentPart, OcrDocument, parse_layout_text};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tilt_prep::{GenerateRequest, InputOcrDocumentPart, OcrDocument, parse_layout_text};
 
 /// The error body shape a fault answers with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

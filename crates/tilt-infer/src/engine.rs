@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use tilt_prep::OcrDocument;
+use ocr_document::OcrDocument;
 
 use crate::generate::{Answer, Tilt, greedy};
 use crate::model::Precision;

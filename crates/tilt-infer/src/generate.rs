@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
+use ocr_document::OcrDocument;
 use tch::{Device, Kind, Tensor};
-use tilt_prep::OcrDocument;
 use tilt_prep::tilt_input::{self, DocumentTokens, PageImage};
 use tokenizers::Tokenizer;
 

@@ -7,11 +7,11 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
+use ocr_document::{DocPage, DocWord, OcrDocument, PageSource};
 use tch::{Kind, Tensor};
 use tilt_infer::{
     Precision, Tilt, TiltConfig, TiltEngine, TiltError, TiltModel, TiltRequest, WeightMap, greedy,
 };
-use tilt_prep::{DocPage, DocWord, OcrDocument, PageSource};
 
 fn tiny() -> TiltConfig {
     TiltConfig {

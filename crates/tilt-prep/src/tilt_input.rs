@@ -5,7 +5,7 @@
 
 use tokenizers::Tokenizer;
 
-use crate::document::OcrDocument;
+use ocr_document::OcrDocument;
 
 /// The preprocessing fields of the model's `config.json` (defaults as the spec's §2).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -358,7 +358,7 @@ pub fn pad_images(images: &[PageImage]) -> (u32, u32, Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::{BBox, DocPage, DocWord, PageSource};
+    use ocr_document::{BBox, DocPage, DocWord, PageSource};
     use tokenizers::models::unigram::Unigram;
     use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
 

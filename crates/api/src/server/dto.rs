@@ -52,7 +52,7 @@ pub struct EvidenceOut {
 impl EvidenceOut {
     /// The evidence with its box on the page as it was sent (a page read turned has its boxes
     /// turned back).
-    pub fn new(e: &kie::Evidence, doc: &tilt_prep::OcrDocument) -> Self {
+    pub fn new(e: &kie::Evidence, doc: &ocr_document::OcrDocument) -> Self {
         let on_page = e.source == kie::EvidenceSource::Page;
         let bbox = match doc.pages.get(e.page) {
             Some(p) => p.to_source(e.bbox),
@@ -132,8 +132,8 @@ impl From<&PageReport> for PageTimingOut {
         PageTimingOut {
             index: p.index,
             source: match p.source {
-                tilt_prep::PageSource::TextLayer => "text-layer".into(),
-                tilt_prep::PageSource::Ocr => "ocr".into(),
+                ocr_document::PageSource::TextLayer => "text-layer".into(),
+                ocr_document::PageSource::Ocr => "ocr".into(),
             },
             rotation: p.rotation,
             ms: p.ms,
@@ -253,8 +253,8 @@ impl ExtractResponse {
 }
 
 /// The OCR Document with every box on the images as they were sent.
-pub fn source_frame(doc: &tilt_prep::OcrDocument) -> tilt_prep::OcrDocument {
-    tilt_prep::OcrDocument {
+pub fn source_frame(doc: &ocr_document::OcrDocument) -> ocr_document::OcrDocument {
+    ocr_document::OcrDocument {
         pages: doc.pages.iter().map(|p| p.in_source_frame()).collect(),
     }
 }

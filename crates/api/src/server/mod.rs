@@ -17,13 +17,12 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use doc_input::DocumentKind;
-use kie::ExtractOptions;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::config::ServeArgs;
-use crate::pipeline::{ExtractOutput, Pipeline};
+use crate::pipeline::{ExtractOutput, ExtractRequest, Pipeline};
 
 pub use routes::ApiDoc;
 
@@ -39,14 +38,13 @@ pub struct ServerSettings {
     pub cache_size: usize,
     /// SHA-256 of each API key; empty: no authentication.
     api_key_hashes: Vec<[u8; 32]>,
-    /// Locale hints and the rules switch applied when a request gives none.
-    pub defaults: ExtractOptions,
-    /// How embedded e-invoice XML is used when a request does not say.
-    pub embedded_invoice: crate::embedded::EmbeddedInvoice,
+    /// Locale hints, the rules switch and the e-invoice mode of a request that gives none.
+    pub defaults: ExtractRequest,
 }
 
 impl ServerSettings {
-    pub fn from_args(args: &ServeArgs) -> Self {
+    /// The server's limits from `args`; `defaults` from [`ServeArgs::resolve`].
+    pub fn from_args(args: &ServeArgs, defaults: ExtractRequest) -> Self {
         ServerSettings {
             max_upload_bytes: args.max_upload_mb * 1024 * 1024,
             allowed: args
@@ -65,8 +63,7 @@ impl ServerSettings {
                 .iter()
                 .map(|k| sha256(k.as_bytes()))
                 .collect(),
-            defaults: args.rules.extract_options(),
-            embedded_invoice: args.rules.embedded_invoice,
+            defaults,
         }
     }
 

@@ -27,7 +27,8 @@ use super::upload::{DRAIN_CAP, Form, Upload, drain_body, read_form};
 /// Room for the multipart framing and the option fields beyond the files' limit.
 const FRAMING: usize = 64 * 1024;
 use super::{AppState, QueueTicket, Readiness};
-use crate::pipeline::{ExtractOutput, ExtractRequest, PipelineError};
+use crate::pipeline::{ExtractOutput, ExtractRequest};
+use doc_input::DocumentKind;
 
 /// The OpenAPI document of the API.
 #[derive(Debug, OpenApi)]
@@ -285,7 +286,8 @@ fn resolve(
             .or_else(|| qv.clone())
             .filter(|s| !s.trim().is_empty())
     };
-    let mut options = st.settings().defaults.clone();
+    let defaults = &st.settings().defaults;
+    let mut options = defaults.options.clone();
     options.rules.today = chrono::Local::now().date_naive();
     if let Some(c) = pick("country", &q.country) {
         options.rules.hints.country = Some(c);
@@ -306,7 +308,7 @@ fn resolve(
     }
     let embedded_invoice = match pick("embedded_invoice", &q.embedded_invoice) {
         Some(v) => v.parse().map_err(ApiError::BadRequest)?,
-        None => st.settings().embedded_invoice,
+        None => defaults.embedded_invoice,
     };
     let mut include = Include::default();
     if let Some(inc) = pick("include", &q.include) {
@@ -327,6 +329,7 @@ fn resolve(
             backend: pick("backend", &q.backend),
             options,
             embedded_invoice,
+            keep_images: false,
         },
         include,
         fresh,
@@ -565,7 +568,7 @@ async fn process(
         ));
     }
     let secs = st.settings().request_timeout.as_secs_f64();
-    let run = run_pipeline(st, pipeline, upload, opts.req.clone());
+    let run = run_pipeline(st, pipeline, kind, upload, opts.req.clone());
     let out = match tokio::time::timeout_at(deadline, run).await {
         Err(_) => {
             st.metrics().document("failed");
@@ -615,11 +618,12 @@ async fn process(
     ))
 }
 
-/// Waits for an OCR slot (or refuses when the queue is full), reads the document on a
-/// blocking thread holding the slot, then runs the backend on another blocking thread.
+/// Waits for an OCR slot (or refuses when the queue is full), runs the pipeline's read phase
+/// on a blocking thread holding the slot, then its KIE phase on another blocking thread.
 async fn run_pipeline(
     st: &AppState,
     pipeline: Arc<crate::pipeline::Pipeline>,
+    kind: DocumentKind,
     upload: Upload,
     req: ExtractRequest,
 ) -> Result<ExtractOutput, ApiError> {
@@ -639,25 +643,16 @@ async fn run_pipeline(
                 .map_err(|_| ApiError::Internal("the OCR semaphore was closed".into()))?
         }
     };
-    let p = pipeline.clone();
-    let backend = req.backend.clone();
-    let embedded = req.embedded_invoice;
-    let (read, images) = tokio::task::spawn_blocking(move || {
-        let r = p
-            .read(&upload.bytes, embedded)
-            .map_err(PipelineError::from)
-            .and_then(|read| {
-                let images = p.images_for(&read, &upload.bytes, backend.as_deref())?;
-                Ok((read, images))
-            });
+    let req = Arc::new(req);
+    let (p, r) = (pipeline.clone(), req.clone());
+    let read = tokio::task::spawn_blocking(move || {
+        let read = p.read(kind, &upload.bytes, &r);
         drop(permit);
-        r
+        read
     })
     .await
     .map_err(|e| ApiError::Internal(format!("OCR task failed: {e}")))?
     .map_err(ApiError::from)?;
-    let mut req = req;
-    req.options.page_images = images;
     tokio::task::spawn_blocking(move || pipeline.kie(read, &req))
         .await
         .map_err(|e| ApiError::Internal(format!("KIE task failed: {e}")))?

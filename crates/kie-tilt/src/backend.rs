@@ -1,79 +1,14 @@
-//! The `tilt` KIE backend: Arctic-TILT in process ([`tilt_infer::TiltEngine`]), one question
-//! per wanted field, answers normalised by the rules and located on the page.
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+//! The backend: Arctic-TILT in process, one question per wanted field, answers normalised by
+//! the rules and located on the page.
 
 use kie::{ExtractOptions, Extraction, FieldName, KieBackend, KieError};
-use tilt_infer::{EngineInfo, Precision, TiltEngine, TiltRequest};
-use tilt_prep::OcrDocument;
+use tilt_infer::{EngineInfo, TiltEngine, TiltRequest};
 
-const NAME: &str = "tilt";
+use ocr_document::OcrDocument;
 
-/// How the backend loads and asks.
-#[derive(Debug, Clone)]
-pub struct TiltSettings {
-    /// `config.json`, `tokenizer.json`, `*.safetensors`.
-    pub model_dir: PathBuf,
-    /// `auto`, `cpu`, `cuda`, `cuda:N`.
-    pub device: String,
-    /// `None`: fp32 on CPU, bf16 on CUDA.
-    pub precision: Option<Precision>,
-    /// Questions decoded together at most.
-    pub max_batch: usize,
-    /// Requests waiting at most.
-    pub queue: usize,
-    pub max_tokens: usize,
-    /// Per-field questions; fields not listed use [`FieldName::question`].
-    pub questions: BTreeMap<FieldName, String>,
-    /// How long one extraction may wait for the engine.
-    pub timeout: Duration,
-}
+use crate::settings::TiltSettings;
 
-impl TiltSettings {
-    pub fn new(model_dir: impl Into<PathBuf>) -> Self {
-        TiltSettings {
-            model_dir: model_dir.into(),
-            device: "auto".into(),
-            precision: None,
-            max_batch: 16,
-            queue: 64,
-            max_tokens: 32,
-            questions: BTreeMap::new(),
-            timeout: Duration::from_secs(300),
-        }
-    }
-}
-
-/// Reads a TOML table of `field = "question"` (`configs/tilt-questions.toml`).
-pub fn read_questions(path: &Path) -> Result<BTreeMap<FieldName, String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let table: BTreeMap<String, String> =
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    table
-        .into_iter()
-        .map(|(k, v)| {
-            let f = FieldName::ALL
-                .into_iter()
-                .find(|f| f.as_str() == k)
-                .ok_or_else(|| {
-                    format!(
-                        "{}: '{k}' is not a field (merchant, date, currency, subtotal, \
-                         tax_amount, total)",
-                        path.display()
-                    )
-                })?;
-            if v.trim().is_empty() {
-                return Err(format!(
-                    "{}: the question for '{k}' is empty",
-                    path.display()
-                ));
-            }
-            Ok((f, v))
-        })
-        .collect()
-}
+pub(crate) const NAME: &str = "tilt";
 
 /// The backend: the engine thread and the questions.
 #[derive(Debug)]
@@ -89,11 +24,9 @@ impl TiltBackend {
             backend: NAME.into(),
             message,
         };
-        let device =
-            tilt_infer::parse_device(&settings.device).map_err(|e| unavailable(e.to_string()))?;
         let engine = TiltEngine::load(
             &settings.model_dir,
-            Some(device),
+            Some(settings.device),
             settings.precision,
             settings.max_batch,
             settings.queue,
@@ -141,18 +74,9 @@ impl KieBackend for TiltBackend {
             return Err(KieError::EmptyDocument);
         }
         let fields = opts.wanted_fields();
-        // Page images as sent (JPEG/PNG) or rendered (PDF); a page whose image does not decode
-        // is read as blank paper.
-        let images = doc
-            .pages
-            .iter()
-            .enumerate()
-            .map(|(i, _)| {
-                opts.page_images
-                    .get(i)
-                    .and_then(|p| image::load_from_memory(&p.bytes).ok())
-                    .map(|img| img.to_rgb8())
-            })
+        // The pages as the OCR read them; a page without one is read as blank paper.
+        let images = (0..doc.pages.len())
+            .map(|i| opts.page_images.get(i).map(|p| p.0.as_ref().clone()))
             .collect();
         let req = TiltRequest {
             doc: doc.clone(),

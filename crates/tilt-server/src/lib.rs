@@ -18,9 +18,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
+use ocr_document::{GenerateRequest, InputOcrDocumentPart, OcrDocument};
 use serde_json::{Value, json};
 use tilt_infer::{TiltEngine, TiltError, TiltRequest, TiltResponse};
-use tilt_prep::{GenerateRequest, InputOcrDocumentPart, OcrDocument};
 
 /// What the handlers share.
 #[derive(Debug)]
@@ -350,4 +350,23 @@ async fn health(State(st): State<Arc<TiltState>>) -> Json<Value> {
         "device": i.device, "dtype": i.dtype, "parameters": i.parameters,
         "max_batch": i.max_batch,
     }))
+}
+
+/// Resolves on SIGTERM (how orchestrators stop a container) or Ctrl-C.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
+    }
 }
