@@ -39,6 +39,7 @@ fn invalid(msg: impl Into<String>) -> ConfigError {
 
 /// The OCR engine: which models, the classifier, threads and the pixel limit.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "OCR")]
 pub struct OcrEngineArgs {
     /// PP-OCR model set: v6 (multilingual Latin, € and ß) or v4.
     #[arg(long, env = "OCR_MODEL", default_value = "v6")]
@@ -137,6 +138,7 @@ impl OcrEngineArgs {
 
 /// How PDFs are read.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "PDF")]
 pub struct PdfArgs {
     /// PDFs with more pages are refused.
     #[arg(long, env = "MAX_PAGES", default_value_t = 50)]
@@ -176,6 +178,7 @@ impl PdfArgs {
 
 /// Locale hints and the rules switch.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Rules")]
 pub struct RuleArgs {
     /// Country the documents come from (ISO 3166-1 alpha-2), to resolve `$`, `kr` and day/month order.
     #[arg(long, env = "OCR_COUNTRY")]
@@ -221,6 +224,7 @@ impl RuleArgs {
 
 /// The `openai` backend: any OpenAI-compatible server (vLLM, mock-vllm).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "The openai backend")]
 pub struct OpenAiArgs {
     /// Base URL of the server, e.g. `http://localhost:8001`; setting it enables the backend.
     #[arg(long, env = "VLLM_BASE_URL")]

@@ -4,6 +4,7 @@
 //! extraction through a KIE backend, and the command line built on them.
 
 pub mod config;
+pub mod config_files;
 pub mod document;
 pub mod embedded;
 pub mod pipeline;

@@ -44,6 +44,19 @@ enum Command {
     /// Check the native libraries, models and GPU this machine has, and say how to fix what
     /// is missing.
     Doctor,
+    /// Print every setting with its default, as configs/ocrlty.env or configs/ocrlty.toml.
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct ConfigArgs {
+    /// As environment variables (configs/ocrlty.env).
+    #[arg(long)]
+    print_env: bool,
+    /// As `serve --config` keys (configs/ocrlty.toml).
+    #[arg(long)]
+    print_toml: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +86,16 @@ fn main() -> std::process::ExitCode {
         Command::Extract(args) => extract_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Doctor => doctor_cmd::run(),
+        Command::Config(c) => {
+            use ocrlty::config_files::{ConfigFormat, config_file};
+            let format = if c.print_toml {
+                ConfigFormat::Toml
+            } else {
+                ConfigFormat::Env
+            };
+            print!("{}", config_file(format));
+            Ok(std::process::ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

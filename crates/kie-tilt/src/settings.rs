@@ -15,6 +15,7 @@ pub struct SettingsError(String);
 
 /// Arctic-TILT in process: the model, where it runs and how much it decodes at once.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "The tilt backend (the tilt feature)")]
 pub struct TiltArgs {
     /// Model directory (config.json, tokenizer.json, *.safetensors); in `ocrlty` setting it
     /// enables the `tilt` backend.

@@ -310,6 +310,105 @@ pub fn detect_currency(text: &str, hints: &LocaleHints) -> Option<CurrencyMatch>
         })
 }
 
+/// The currency of a whole document, and the hints completed with the country it names.
+///
+/// Symbols and codes in `text` decide ([`detect_currency`]), else the locale's default. Where
+/// no country is hinted, the country the document's words name ([`infer_country`] over
+/// `words()`, the text upper-cased with punctuation as spaces) joins the hints; and where the
+/// text shows only a bare `$`/`¥`, or nothing, that country's currency wins.
+pub fn document_currency(
+    text: &str,
+    words: impl FnOnce() -> String,
+    hints: &LocaleHints,
+) -> (LocaleHints, Option<CurrencyMatch>) {
+    let mut hints = hints.clone();
+    let inferred = if hints.country.is_none() {
+        infer_country(&words())
+    } else {
+        None
+    };
+    if let Some(c) = inferred {
+        hints.country = Some(c.to_string());
+    }
+    let mut currency = detect_currency(text, &hints);
+    let weak = currency
+        .as_ref()
+        .is_none_or(|c| matches!(c.evidence.as_str(), "$" | "¥"));
+    if weak && let Some(code) = inferred.and_then(country_currency) {
+        currency = Some(CurrencyMatch {
+            code: code.to_string(),
+            evidence: format!("country {}", inferred.unwrap_or_default()),
+            confidence: 0.6,
+        });
+    }
+    (hints, currency)
+}
+
+/// The country a document names through its legal forms, places and words, when the cues are
+/// unmistakable. `words` is the document's text upper-cased with punctuation as spaces.
+pub fn infer_country(words: &str) -> Option<&'static str> {
+    let padded = format!(" {words} ");
+    let count = |cues: &[&str]| {
+        cues.iter()
+            .filter(|c| padded.contains(&format!(" {c} ")))
+            .count()
+    };
+    let my = count(&[
+        "SDN BHD",
+        "SDN",
+        "BHD",
+        "BERHAD",
+        "MALAYSIA",
+        "SELANGOR",
+        "KUALA LUMPUR",
+        "JOHOR",
+        "JALAN",
+        "JLN",
+        "TAMAN",
+        "PULAU PINANG",
+        "PERAK",
+        "SABAH",
+        "SARAWAK",
+        "MELAKA",
+        "KEDAH",
+    ]);
+    // PB1 (the Indonesian restaurant tax) and NPWP (tax id) count twice: no other country
+    // prints them.
+    let id = count(&[
+        "JAKARTA",
+        "TUNAI",
+        "KEMBALI",
+        "KEMBALIAN",
+        "NPWP",
+        "TERIMA KASIH",
+        "BANDUNG",
+        "SURABAYA",
+        "JL",
+        "PPN",
+        "PB 1",
+        "INDONESIA",
+        "BCA",
+        "GOPAY",
+    ]) + count(&["PB 1", "NPWP"]);
+    let sg = count(&["SINGAPORE", "PTE LTD", "PTE"]);
+    match (my, id, sg) {
+        (m, i, s) if m >= 1 && m > i && m > s => Some("MY"),
+        (m, i, s) if i >= 2 && i > m && i > s => Some("ID"),
+        (m, i, s) if s >= 1 && s > m && s > i => Some("SG"),
+        _ => None,
+    }
+}
+
+/// The currency of a country [`infer_country`] can name.
+pub fn country_currency(country: &str) -> Option<&'static str> {
+    match country {
+        "MY" => Some("MYR"),
+        "ID" => Some("IDR"),
+        "SG" => Some("SGD"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,5 +515,26 @@ mod tests {
         assert_eq!(minor_unit("IDR"), Some(0));
         assert_eq!(minor_unit("KWD"), Some(3));
         assert_eq!(minor_unit("XYZ"), None);
+    }
+
+    #[test]
+    fn a_document_naming_its_country_gets_its_currency_over_a_bare_dollar() {
+        let words = || "JALAN AMPANG KUALA LUMPUR TOTAL 12 00".to_string();
+        let (hints, c) = document_currency("TOTAL $12.00", words, &LocaleHints::default());
+        assert_eq!(hints.country.as_deref(), Some("MY"));
+        assert_eq!(c.map(|c| c.code), Some("MYR".to_string()));
+        let hinted = LocaleHints {
+            country: Some("US".into()),
+            ..LocaleHints::default()
+        };
+        let (hints, c) = document_currency("TOTAL $12.00", words, &hinted);
+        assert_eq!(
+            hints.country.as_deref(),
+            Some("US"),
+            "a hint is never overridden"
+        );
+        assert_eq!(c.map(|c| c.code), Some("USD".to_string()));
+        assert_eq!(infer_country("PTE LTD SINGAPORE"), Some("SG"));
+        assert_eq!(infer_country("GMBH BERLIN"), None);
     }
 }

@@ -27,7 +27,10 @@ pub mod merchant;
 pub mod validate;
 
 pub use amount::{AmountError, ParsedAmount, format_amount, parse_amount};
-pub use currency::{CurrencyMatch, LocaleHints, detect_currency, minor_unit};
+pub use currency::{
+    CurrencyMatch, LocaleHints, country_currency, detect_currency, document_currency,
+    infer_country, minor_unit,
+};
 pub use date::{
     DateContext, DateError, DateOrder, ParsedDate, find_dates, format_date, parse_date,
 };
