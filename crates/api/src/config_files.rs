@@ -104,13 +104,8 @@ fn toml_value(arg: &clap::Arg, default: &[String]) -> String {
         return format!("[{}]", items.join(", "));
     }
     let v = &default[0];
-    if v == "true" || v == "false" || v.parse::<i64>().is_ok() {
-        v.clone()
-    } else if v.parse::<f64>().is_ok_and(f64::is_finite) {
-        v.clone()
-    } else {
-        quote(v)
-    }
+    let plain = v == "true" || v == "false" || v.parse::<f64>().is_ok_and(f64::is_finite);
+    if plain { v.clone() } else { quote(v) }
 }
 
 /// `text` as lines of at most `width` characters (words are not split).
@@ -181,6 +176,18 @@ mod tests {
         )
         .expect("every key is a flag");
         assert_eq!(parsed.serve.port, 8000);
+    }
+
+    #[test]
+    fn the_repository_toml_is_accepted_with_or_without_the_tilt_feature() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/ocrlty.toml");
+        let argv = ["serve", "--config", path];
+        let parsed = crate::config::parse_with_file::<TestCli>(
+            argv.iter().map(std::ffi::OsString::from).collect(),
+            "config",
+        )
+        .expect("configs/ocrlty.toml parses");
+        parsed.serve.resolve().expect("and its values are valid");
     }
 
     #[derive(Debug, clap::Parser)]

@@ -9,6 +9,7 @@ use ocr_document::{DocPage, DocWord, OcrDocument, PageSource};
 use serde::Serialize;
 
 use crate::embedded::{EmbeddedInvoice, InvoiceXml};
+use crate::pipeline::ErrorKind;
 
 /// Why a document produced no OCR Document.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,18 @@ impl DocumentError {
             DocumentError::Input(e) => e.is_input_error(),
             DocumentError::Ocr(e) => e.is_input_error(),
             DocumentError::EInvoice(_) | DocumentError::NoEmbeddedInvoice => true,
+        }
+    }
+
+    /// The kind of failure: an unknown format, a document at fault, or the service at fault.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            DocumentError::Input(InputError::UnsupportedFormat { .. })
+            | DocumentError::Ocr(OcrError::UnsupportedFormat { .. }) => {
+                ErrorKind::UnsupportedFormat
+            }
+            e if e.is_input_error() => ErrorKind::Unprocessable,
+            _ => ErrorKind::Internal,
         }
     }
 }

@@ -36,17 +36,45 @@ pub enum PipelineError {
     Kie(#[source] KieError),
 }
 
+/// What kind of failure an error is, for whoever answers for it (an HTTP status, an exit code,
+/// a job's retry): the one table from errors to kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The bytes are no document type we read.
+    UnsupportedFormat,
+    /// The document is at fault: corrupt, encrypted, too large, no pages, bad e-invoice XML.
+    Unprocessable,
+    /// The request is at fault (an unknown backend).
+    BadRequest,
+    /// The backend cannot answer now.
+    BackendUnavailable,
+    /// The backend took too long.
+    BackendTimeout,
+    /// The backend answered with something unusable.
+    BackendBadAnswer,
+    /// The service is at fault (a model that failed to run, a missing library).
+    Internal,
+}
+
 impl PipelineError {
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
             PipelineError::Document(e) => e.code(),
             PipelineError::UnknownBackend { .. } => "unknown_backend",
+            PipelineError::Kie(e) => e.code(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PipelineError::Document(e) => e.kind(),
+            PipelineError::UnknownBackend { .. } => ErrorKind::BadRequest,
             PipelineError::Kie(e) => match e {
-                KieError::EmptyDocument => "empty_document",
-                KieError::Unavailable { .. } => "backend_unavailable",
-                KieError::Timeout { .. } => "backend_timeout",
-                KieError::BadAnswer { .. } => "backend_bad_answer",
+                KieError::EmptyDocument => ErrorKind::Unprocessable,
+                KieError::Unavailable { .. } => ErrorKind::BackendUnavailable,
+                KieError::Timeout { .. } => ErrorKind::BackendTimeout,
+                KieError::BadAnswer { .. } => ErrorKind::BackendBadAnswer,
             },
         }
     }
@@ -158,22 +186,21 @@ impl PipelineBuilder {
             .collect();
         if !backends.contains_key(&self.default_backend) {
             if self.default_backend == "tilt" {
-                return Err(PipelineError::Kie(KieError::Unavailable {
-                    backend: "tilt".into(),
-                    message: if cfg!(feature = "tilt") {
-                        "no model configured: set TILT_MODEL (or --tilt-model)".into()
+                return Err(PipelineError::Kie(KieError::unavailable(
+                    "tilt",
+                    if cfg!(feature = "tilt") {
+                        "no model configured: set TILT_MODEL (or --tilt-model)"
                     } else {
                         "this ocrlty was built without the tilt backend (build it with \
                          `--features tilt`)"
-                            .into()
                     },
-                }));
+                )));
             }
             if self.default_backend == "openai" {
-                return Err(PipelineError::Kie(KieError::Unavailable {
-                    backend: "openai".into(),
-                    message: "no server configured: set VLLM_BASE_URL (or --vllm-base-url)".into(),
-                }));
+                return Err(PipelineError::Kie(KieError::unavailable(
+                    "openai",
+                    "no server configured: set VLLM_BASE_URL (or --vllm-base-url)",
+                )));
             }
             return Err(PipelineError::UnknownBackend {
                 name: self.default_backend,

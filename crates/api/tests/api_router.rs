@@ -27,18 +27,12 @@ impl KieBackend for Failing {
         "failing-1".into()
     }
     fn extract(&self, _: &OcrDocument, _: &ExtractOptions) -> Result<Extraction, KieError> {
-        let backend = self.0.to_string();
-        Err(match self.0 {
-            "down" => KieError::Unavailable {
-                backend,
-                message: "connection refused".into(),
-            },
-            "slow" => KieError::Timeout { backend },
+        let backend = self.0;
+        Err(match backend {
+            "down" => KieError::unavailable(backend, "connection refused"),
+            "slow" => KieError::timeout(backend),
             "buggy" => panic!("backend bug: /internal/detail must not leak"),
-            _ => KieError::BadAnswer {
-                backend,
-                message: "not JSON".into(),
-            },
+            _ => KieError::bad_answer(backend, "not JSON"),
         })
     }
 }

@@ -93,13 +93,18 @@ impl OpenAiConfig {
     }
 }
 
-/// Why one HTTP call failed.
-#[derive(Debug, Clone, PartialEq)]
+/// Why one HTTP call failed (the source of the backend's [`KieError`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 enum CallError {
+    #[error("the call timed out")]
     Timeout,
+    #[error("cannot reach the server: {0}")]
     Connect(String),
+    #[error("the server answered {status}: {message}")]
     Status { status: u16, message: String },
+    #[error("{0}")]
     Malformed(String),
+    #[error("circuit open after repeated failures; next try in {0:.1} s")]
     CircuitOpen(f64),
 }
 
@@ -119,30 +124,21 @@ impl CallError {
     }
 
     fn into_kie(self) -> KieError {
-        let backend = NAME.to_string();
-        match self {
-            CallError::Timeout => KieError::Timeout { backend },
-            CallError::Connect(m) => KieError::Unavailable {
-                backend,
-                message: format!("cannot reach the server: {m}"),
-            },
-            CallError::CircuitOpen(secs) => KieError::Unavailable {
-                backend,
-                message: format!("circuit open after repeated failures; next try in {secs:.1} s"),
-            },
-            CallError::Status { status, message } if status >= 500 => KieError::Unavailable {
-                backend,
-                message: format!("the server answered {status}: {message}"),
-            },
-            CallError::Status { status, message } => KieError::BadAnswer {
-                backend,
-                message: format!("the server refused the request ({status}): {message}"),
-            },
-            CallError::Malformed(m) => KieError::BadAnswer {
-                backend,
-                message: m,
-            },
-        }
+        let e = match &self {
+            CallError::Timeout => return KieError::timeout(NAME),
+            CallError::Connect(_) | CallError::CircuitOpen(_) => {
+                KieError::unavailable(NAME, self.to_string())
+            }
+            CallError::Status { status, .. } if *status >= 500 => {
+                KieError::unavailable(NAME, self.to_string())
+            }
+            CallError::Status { status, message } => KieError::bad_answer(
+                NAME,
+                format!("the server refused the request ({status}): {message}"),
+            ),
+            CallError::Malformed(m) => KieError::bad_answer(NAME, m.clone()),
+        };
+        e.caused_by(self)
     }
 }
 
@@ -285,10 +281,7 @@ impl OpenAiBackend {
     /// Starts the client thread and reads `/v1/models` (a server that is down now is not an
     /// error: the model name is then the configured one, and calls fail until it is up).
     pub fn connect(cfg: OpenAiConfig) -> Result<Self, KieError> {
-        let unavailable = |message: String| KieError::Unavailable {
-            backend: NAME.into(),
-            message,
-        };
+        let unavailable = |message: String| KieError::unavailable(NAME, message);
         if cfg.base_url.starts_with("https://") {
             return Err(unavailable(
                 "this build speaks plain HTTP to the model server (no TLS library); reach an \
@@ -362,19 +355,17 @@ impl OpenAiBackend {
     }
 
     fn send(&self, job: Job) -> Result<(), KieError> {
-        self.jobs.send(job).map_err(|_| KieError::Unavailable {
-            backend: NAME.into(),
-            message: "the client thread has stopped".into(),
-        })
+        self.jobs
+            .send(job)
+            .map_err(|_| KieError::unavailable(NAME, "the client thread has stopped"))
     }
 
     fn wait<T>(&self, rx: &std::sync::mpsc::Receiver<Result<T, KieError>>) -> Result<T, KieError> {
         let c = &self.shared.cfg;
         // Every attempt's timeout, the backoffs between them, and some slack.
         let limit = c.timeout * (c.retries + 1) * 2 + Duration::from_secs(10);
-        rx.recv_timeout(limit).unwrap_or(Err(KieError::Timeout {
-            backend: NAME.into(),
-        }))
+        rx.recv_timeout(limit)
+            .unwrap_or(Err(KieError::timeout(NAME)))
     }
 }
 
@@ -503,10 +494,7 @@ async fn answers(
 }
 
 fn bad(message: impl Into<String>) -> KieError {
-    KieError::BadAnswer {
-        backend: NAME.into(),
-        message: message.into(),
-    }
+    KieError::bad_answer(NAME, message)
 }
 
 impl KieBackend for OpenAiBackend {
@@ -557,9 +545,7 @@ impl KieBackend for OpenAiBackend {
         let (reply, rx) = std::sync::mpsc::channel();
         self.send(Job::Ping { reply })?;
         rx.recv_timeout(Duration::from_secs(3))
-            .unwrap_or(Err(KieError::Timeout {
-                backend: NAME.into(),
-            }))
+            .unwrap_or(Err(KieError::timeout(NAME)))
     }
 
     fn wants_page_images(&self) -> bool {

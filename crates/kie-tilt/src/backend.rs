@@ -20,10 +20,6 @@ pub struct TiltBackend {
 impl TiltBackend {
     /// Loads the model (fails with what is missing or mis-shaped).
     pub fn load(settings: TiltSettings) -> Result<Self, KieError> {
-        let unavailable = |message: String| KieError::Unavailable {
-            backend: NAME.into(),
-            message,
-        };
         let engine = TiltEngine::load(
             &settings.model_dir,
             Some(settings.device),
@@ -31,7 +27,7 @@ impl TiltBackend {
             settings.max_batch,
             settings.queue,
         )
-        .map_err(|e| unavailable(e.to_string()))?;
+        .map_err(|e| KieError::unavailable(NAME, e.to_string()).caused_by(e))?;
         tracing::info!(
             model = %settings.model_dir.display(),
             device = %engine.info.device,
@@ -89,19 +85,11 @@ impl KieBackend for TiltBackend {
             .submit(req, move |r| {
                 let _ = tx.send(r);
             })
-            .map_err(|e| KieError::Unavailable {
-                backend: NAME.into(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| KieError::unavailable(NAME, e.to_string()).caused_by(e))?;
         let resp = rx
             .recv_timeout(self.settings.timeout)
-            .map_err(|_| KieError::Timeout {
-                backend: NAME.into(),
-            })?
-            .map_err(|e| KieError::BadAnswer {
-                backend: NAME.into(),
-                message: e.to_string(),
-            })?;
+            .map_err(|_| KieError::timeout(NAME))?
+            .map_err(|e| KieError::bad_answer(NAME, e.to_string()).caused_by(e))?;
         let answers = fields
             .into_iter()
             .zip(resp.answers)

@@ -32,6 +32,6 @@ mod types;
 pub use answers::locate;
 pub use layout::LayoutBackend;
 pub use types::{
-    Evidence, EvidenceSource, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError,
-    PageImage,
+    BoxError, Evidence, EvidenceSource, ExtractOptions, Extraction, Field, FieldName, KieBackend,
+    KieError, PageImage,
 };

@@ -230,17 +230,76 @@ impl ExtractOptions {
     }
 }
 
-/// Why a backend could not answer.
+/// The error a backend's failure came from (a client error, a model error), kept as its cause.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a backend could not answer. Each kind owns its stable [`code`](KieError::code); the
+/// error it came from, when there is one, is its [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 pub enum KieError {
     #[error("the document has no pages")]
     EmptyDocument,
     #[error("backend {backend} is unavailable: {message}")]
-    Unavailable { backend: String, message: String },
+    Unavailable {
+        backend: String,
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
     #[error("backend {backend} timed out")]
     Timeout { backend: String },
     #[error("backend {backend} answered badly: {message}")]
-    BadAnswer { backend: String, message: String },
+    BadAnswer {
+        backend: String,
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl KieError {
+    /// The backend cannot answer now (not loaded, not reachable, overloaded).
+    pub fn unavailable(backend: &str, message: impl Into<String>) -> Self {
+        KieError::Unavailable {
+            backend: backend.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The backend answered, but not with something usable.
+    pub fn bad_answer(backend: &str, message: impl Into<String>) -> Self {
+        KieError::BadAnswer {
+            backend: backend.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub fn timeout(backend: &str) -> Self {
+        KieError::Timeout {
+            backend: backend.into(),
+        }
+    }
+
+    /// The same failure with the error it came from as its source.
+    pub fn caused_by(mut self, cause: impl Into<BoxError>) -> Self {
+        if let KieError::Unavailable { source, .. } | KieError::BadAnswer { source, .. } = &mut self
+        {
+            *source = Some(cause.into());
+        }
+        self
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KieError::EmptyDocument => "empty_document",
+            KieError::Unavailable { .. } => "backend_unavailable",
+            KieError::Timeout { .. } => "backend_timeout",
+            KieError::BadAnswer { .. } => "backend_bad_answer",
+        }
+    }
 }
 
 /// A key-information-extraction backend.

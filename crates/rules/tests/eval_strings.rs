@@ -1,7 +1,7 @@
 //! Table-driven cases taken from strings printed on real receipts and invoices (the OCR text of
 //! the shared eval dev sets), each with its ground truth.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 #[derive(serde::Deserialize)]
@@ -33,16 +33,27 @@ fn printed_amounts_parse_to_their_ground_truth() {
     let c = cases();
     assert!(c.amounts.len() > 300);
     let mut failures = Vec::new();
+    // A trailing minus ("108.85-") reads as negative, as the rules keep it (with a warning on a
+    // document that is not a refund); the eval's ground truth records these amounts unsigned.
+    let mut trailing_minus = Vec::new();
     for case in &c.amounts {
         let want: Decimal = case.value.parse().expect("decimal");
         match rules::parse_amount(&case.printed, case.currency.as_deref()) {
-            Ok(p) if p.value.abs() == want => {}
+            Ok(p) if p.value == want => {}
+            Ok(p) if p.value == -want && case.printed.trim_end().ends_with('-') => {
+                trailing_minus.push(case.printed.clone());
+            }
             other => failures.push(format!(
                 "{:?} ({:?}) → {other:?}, want {want}",
                 case.printed, case.currency
             )),
         }
     }
+    assert_eq!(
+        trailing_minus,
+        ["$108.85-", "101.97-", "108.85-", "6.88-"],
+        "the signed cases changed"
+    );
     assert!(
         failures.is_empty(),
         "{} of {} failed:\n{}",
@@ -57,16 +68,15 @@ fn printed_dates_parse_to_their_ground_truth() {
     let c = cases();
     assert!(c.dates.len() > 100);
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
-    let swap = |d: NaiveDate| NaiveDate::from_ymd_opt(d.year(), d.day(), d.month()).unwrap_or(d);
     let mut failures = Vec::new();
     for case in &c.dates {
         let hints = rules::LocaleHints::default();
         let ctx = rules::DateContext::from_hints(&hints, case.currency.as_deref(), today);
+        // Production takes the line's first date as read (no swapping of day and month).
         let found = rules::find_dates(&case.printed, &ctx);
-        let ok = found.iter().any(|(d, _)| {
-            rules::format_date(d.date) == case.date
-                || (d.ambiguous && rules::format_date(swap(d.date)) == case.date)
-        });
+        let ok = found
+            .first()
+            .is_some_and(|(d, _)| rules::format_date(d.date) == case.date);
         if !ok {
             failures.push(format!(
                 "{:?} → {:?}, want {}",

@@ -65,11 +65,15 @@ fn fastapi(f: Failure) -> Response {
     (f.status, Json(json!({"detail": f.message}))).into_response()
 }
 
+/// OpenAI's error envelope, its `type` named as OpenAI's clients name the status.
 fn openai(f: Failure) -> Response {
-    let kind = if f.status.is_client_error() {
-        "BadRequestError"
-    } else {
-        "InternalServerError"
+    let kind = match f.status {
+        StatusCode::NOT_FOUND => "NotFoundError",
+        StatusCode::UNPROCESSABLE_ENTITY => "UnprocessableEntityError",
+        StatusCode::TOO_MANY_REQUESTS => "RateLimitError",
+        StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailableError",
+        s if s.is_client_error() => "BadRequestError",
+        _ => "InternalServerError",
     };
     (
         f.status,

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::pipeline::PipelineError;
+use crate::pipeline::{ErrorKind, PipelineError};
 
 /// An RFC 9457 problem.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -34,20 +34,22 @@ pub enum ApiError {
     TooLarge { limit_mb: u64 },
     #[error("{message}")]
     UnsupportedType { message: String },
-    #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
     #[error("the server is at capacity ({waiting} documents waiting); retry later")]
     QueueFull { waiting: usize },
     #[error("the models are still loading; retry in a few seconds")]
     NotReady,
     #[error("the request took longer than its deadline of {secs} s")]
     Deadline { secs: f64 },
+    /// The pipeline failed: its kind decides the status, its own code goes in the body.
     #[error("{message}")]
-    Backend {
-        status: StatusCode,
+    Pipeline {
+        kind: ErrorKind,
         code: &'static str,
         message: String,
     },
+    /// The models did not load (readiness).
+    #[error("the models did not load: {0}")]
+    ModelsFailed(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -59,11 +61,20 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+
             ApiError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::Backend { status, .. } => *status,
+            ApiError::Pipeline { kind, .. } => match kind {
+                ErrorKind::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+                ErrorKind::BackendUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::BackendTimeout => StatusCode::GATEWAY_TIMEOUT,
+                ErrorKind::BackendBadAnswer => StatusCode::BAD_GATEWAY,
+                ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::ModelsFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -74,11 +85,12 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::TooLarge { .. } => "file_too_large",
             ApiError::UnsupportedType { .. } => "unsupported_format",
-            ApiError::Unprocessable { code, .. } => code,
+
             ApiError::QueueFull { .. } => "queue_full",
             ApiError::NotReady => "not_ready",
             ApiError::Deadline { .. } => "deadline_exceeded",
-            ApiError::Backend { code, .. } => code,
+            ApiError::Pipeline { code, .. } => code,
+            ApiError::ModelsFailed(_) => "models_failed",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -140,42 +152,13 @@ pub fn problem_response(p: &Problem) -> Response {
 
 impl From<PipelineError> for ApiError {
     fn from(e: PipelineError) -> Self {
-        let code = e.code();
-        match &e {
-            PipelineError::Document(d) if d.is_input_error() => {
-                if code == "unsupported_format" {
-                    ApiError::UnsupportedType {
-                        message: e.to_string(),
-                    }
-                } else {
-                    ApiError::Unprocessable {
-                        code,
-                        message: e.to_string(),
-                    }
-                }
-            }
-            PipelineError::Document(_) => ApiError::Internal(e.to_string()),
-            PipelineError::UnknownBackend { .. } => ApiError::BadRequest(e.to_string()),
-            PipelineError::Kie(k) => match k {
-                kie::KieError::EmptyDocument => ApiError::Unprocessable {
-                    code,
-                    message: e.to_string(),
-                },
-                kie::KieError::Unavailable { .. } => ApiError::Backend {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    code,
-                    message: e.to_string(),
-                },
-                kie::KieError::Timeout { .. } => ApiError::Backend {
-                    status: StatusCode::GATEWAY_TIMEOUT,
-                    code,
-                    message: e.to_string(),
-                },
-                kie::KieError::BadAnswer { .. } => ApiError::Backend {
-                    status: StatusCode::BAD_GATEWAY,
-                    code,
-                    message: e.to_string(),
-                },
+        match e.kind() {
+            // What a 500 says stays in the log, not in the body.
+            ErrorKind::Internal => ApiError::Internal(e.to_string()),
+            kind => ApiError::Pipeline {
+                kind,
+                code: e.code(),
+                message: e.to_string(),
             },
         }
     }

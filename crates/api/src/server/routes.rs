@@ -527,15 +527,7 @@ async fn process(
     deadline: tokio::time::Instant,
 ) -> Result<ExtractResponse, ApiError> {
     let pipeline = st.pipeline().cloned().ok_or(ApiError::NotReady)?;
-    let kind = doc_input::sniff(&upload.bytes).map_err(|e| match e {
-        doc_input::InputError::UnsupportedFormat { .. } => ApiError::UnsupportedType {
-            message: e.to_string(),
-        },
-        other => ApiError::Unprocessable {
-            code: other.code(),
-            message: other.to_string(),
-        },
-    })?;
+    let kind = pipeline.sniff(&upload.bytes).map_err(ApiError::from)?;
     let allowed = &st.settings().allowed;
     if !allowed.contains(&kind) {
         return Err(ApiError::UnsupportedType {
@@ -727,12 +719,7 @@ async fn readyz(State(st): State<AppState>, Extension(id): Extension<RequestId>)
     match st.readiness() {
         Readiness::Ready => (StatusCode::OK, "ready").into_response(),
         Readiness::Loading => ApiError::NotReady.into_response_with(&id.0),
-        Readiness::Failed(e) => ApiError::Backend {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "models_failed",
-            message: format!("the models did not load: {e}"),
-        }
-        .into_response_with(&id.0),
+        Readiness::Failed(e) => ApiError::ModelsFailed(e).into_response_with(&id.0),
     }
 }
 
