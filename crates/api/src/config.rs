@@ -562,13 +562,16 @@ fn file_args(
         // configs/ocrlty.toml lists the tilt settings of the full build; a build without the
         // tilt feature passes over them (TILT_MODEL itself is still refused, by `resolve`).
         if found.is_none() && !cfg!(feature = "tilt") && long.starts_with("tilt-") {
-            tracing::warn!(key, "ignored: this ocrlty was built without the tilt backend");
+            tracing::warn!(
+                key,
+                "ignored: this ocrlty was built without the tilt backend"
+            );
             continue;
         }
         let arg = found.ok_or_else(|| ConfigError::File {
-                path: path.to_path_buf(),
-                message: format!("unknown key '{key}' (keys are the long flag names of --help)"),
-            })?;
+            path: path.to_path_buf(),
+            message: format!("unknown key '{key}' (keys are the long flag names of --help)"),
+        })?;
         let id = arg.get_id().as_str();
         if !matches!(
             matches.value_source(id),

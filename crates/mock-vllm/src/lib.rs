@@ -4,13 +4,15 @@
 //! `GET /v1/models`, `POST /v1/chat/completions`, OCRlty's `POST /v1/tilt/generate`,
 //! `GET /health`. Answers are deterministic: for an `input_ocr_document` part (or a
 //! `/v1/tilt/generate` request) the question is matched to a field and answered by the
-//! built-in layout rules; for an LLM prompt carrying the OCR lines the six fields come back as a
+//! mock's own plain keyword reading ([`reader`]); for an LLM prompt carrying the OCR lines the six fields come back as a
 //! JSON object; or canned answers come from a file (the only way it answers a vision prompt
 //! with page images, which it cannot read).
 //!
 //! Faults, by flag, per request header (`x-mock-*`) or at run time through `POST /mock/faults`:
 //! added latency, an error status at a rate (in any of the three error envelopes), malformed
 //! JSON, dropped connections, slow (trickled) bodies. `GET /mock/stats` counts requests.
+
+pub mod reader;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +25,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kie::{ExtractOptions, FieldName, KieBackend, LayoutBackend};
+use kie::FieldName;
 use ocr_document::{GenerateRequest, InputOcrDocumentPart, OcrDocument, parse_layout_text};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -263,7 +265,7 @@ pub fn field_of(question: &str) -> Option<FieldName> {
 }
 
 impl MockState {
-    /// The raw answers for a document: canned, or the layout rules' raw strings.
+    /// The raw answers for a document: canned, or the mock's own plain reading of its lines.
     fn raw_fields(&self, doc: &OcrDocument) -> BTreeMap<FieldName, String> {
         if let Some(a) = &self.answers {
             return FieldName::ALL
@@ -271,21 +273,7 @@ impl MockState {
                 .filter_map(|f| a.get(f.as_str()).map(|v| (f, v.clone())))
                 .collect();
         }
-        let opts = ExtractOptions {
-            rules: rules::RuleContext {
-                enabled: false,
-                ..rules::RuleContext::default()
-            },
-            fields: None,
-            page_images: Vec::new(),
-        };
-        let Ok(x) = LayoutBackend.extract(doc, &opts) else {
-            return BTreeMap::new();
-        };
-        FieldName::ALL
-            .into_iter()
-            .filter_map(|f| x.field(f).raw.clone().map(|r| (f, r)))
-            .collect()
+        reader::read(doc)
     }
 
     fn answer_question(&self, question: &str, doc: &OcrDocument) -> String {

@@ -123,7 +123,7 @@ fn answers_in_vllm_shapes_and_injects_faults() {
     assert_eq!(s, 200, "{b}");
     let v: Value = serde_json::from_str(&dechunk(&b)).expect("JSON");
     assert_eq!(v["object"], "chat.completion");
-    assert_eq!(v["choices"][0]["message"]["content"], "RM 12.50");
+    assert_eq!(v["choices"][0]["message"]["content"], "12.50");
     assert_eq!(v["choices"][0]["finish_reason"], "stop");
     assert!(v["choices"][0]["logprobs"]["content"].is_array());
 
