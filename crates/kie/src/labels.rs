@@ -97,17 +97,17 @@ fn is_label_word(word: &str) -> bool {
     static WORDS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
         std::sync::LazyLock::new(|| {
             [
-                TOTAL_STRONG,
-                TOTAL_WEAK,
-                SUBTOTAL,
-                TAX,
-                NOT_TOTAL,
-                ROUNDING,
-                DISCOUNT,
-                SERVICE,
+                &TOTAL_STRONG,
+                &TOTAL_WEAK,
+                &SUBTOTAL,
+                &TAX,
+                &NOT_TOTAL,
+                &ROUNDING,
+                &DISCOUNT,
+                &SERVICE,
             ]
-            .iter()
-            .flat_map(|list| list.iter())
+            .into_iter()
+            .flat_map(Lexicon::phrases)
             .flat_map(|phrase| phrase.split(' '))
             .collect()
         });
@@ -123,254 +123,312 @@ fn any(n: &str, phrases: &[&str]) -> bool {
     phrases.iter().any(|p| has_phrase(n, p))
 }
 
-const NOT_TOTAL: &[&str] = &[
-    "CASH",
-    "CHANGE",
-    "TENDERED",
-    "TENDER",
-    "PAID",
-    "BALANCE",
-    "QTY",
-    "QUANTITY",
-    "ITEMS",
-    "ITEM",
-    "SAVINGS",
-    "SAVED",
-    "YOU SAVED",
-    "CHANGE DUE",
-    "KEMBALI",
-    "TUNAI",
-    "BAKI",
-    "WECHSELGELD",
-    "GEGEBEN",
-    "RENDU",
-    "CAMBIO",
-    "СДАЧА",
-    "НАЛИЧНЫМИ",
-    "POINTS",
-    "CARD",
-    "VISA",
-    "MASTERCARD",
-    "KREDITKARTE",
-    "EC KARTE",
-    "ANZAHLUNG",
-    "ANZAHLUNGEN",
-    "VORAUSZAHLUNG",
-    "ZAHLBETRAG",
-    "RESTBETRAG",
-    "ACOMPTE",
-    "PREPAID AMOUNT",
-    "PREPAYMENT",
-];
-const ROUNDING: &[&str] = &[
-    "ROUNDING",
-    "ROUNDED ADJ",
-    "ROUNDING ADJ",
-    "ROUND ADJ",
-    "ADJ",
-    "PEMBULATAN",
-    "RUNDUNG",
-    "ARRONDI",
-];
-const DISCOUNT: &[&str] = &[
-    "DISCOUNT",
-    "DISC",
-    "RABATT",
-    "REMISE",
-    "DESCUENTO",
-    "SCONTO",
-    "KORTING",
-    "DISKON",
-    "СКИДКА",
-    "VOUCHER",
-    "PROMO",
-];
-const SERVICE: &[&str] = &[
-    "SERVICE CHARGE",
-    "SERVICE CHG",
-    "SVC CHG",
-    "SVC",
-    "TIP",
-    "GRATUITY",
-    "TRINKGELD",
-    "POURBOIRE",
-];
-const SUBTOTAL: &[&str] = &[
-    "SUBTOTAL",
-    "SUB TOTAL",
-    "SUBTOTAAL",
-    "SUBTOTALE",
-    "ZWISCHENSUMME",
-    "NETTO",
-    "NETTOBETRAG",
-    "NETTOSUMME",
-    "TOTAL HT",
-    "MONTANT HT",
-    "TOTAL EXCL",
-    "TOTAL EXCLUDING",
-    "EXCL VAT",
-    "EXCL TAX",
-    "EXCL GST",
-    "BEFORE TAX",
-    "UNTAXED AMOUNT",
-    "NET AMOUNT",
-    "BASE IMPONIBLE",
-    "IMPONIBLE",
-    "TOTAL SALES EXCLUDING",
-    "TOTAL EXCL GST",
-    "TOTAL NET",
-    "AMOUNT EXCL",
-    "SOUS TOTAL",
-    "СУММА БЕЗ НДС",
-    "TOTAL BEFORE",
-    "TOTAL SALES EXCL",
-    "PRIX HT",
-    "TOTAL HORS TAXE",
-    "HORS TAXE",
-    "NETTO BEDRAG",
-    "TAXABLE",
-    "TAXABLE AMOUNT",
-    "EXCLUSIEF BTW",
-    "EXCL BTW",
-    "TOTAAL EXCL",
-    "OHNE UST",
-    "OHNE MWST",
-    "OHNE STEUER",
-    "EXKL UST",
-    "EXKL MWST",
-    "SUMME NETTO",
-    "NETTOWERT",
-    "BASISBETRAG",
-    "STEUERBASISBETRAG",
-    "STEUERBASIS",
-    "BASE HT",
-    "TOTAL HORS TAXES",
-    "TAX BASIS",
-    "NET VALUE",
-];
-const TAX: &[&str] = &[
-    "GST",
-    "SST",
-    "VAT",
-    "TAX",
-    "MWST",
-    "UST",
-    "TVA",
-    "IVA",
-    "PPN",
-    "НДС",
-    "BTW",
-    "SALES TAX",
-    "SERVICE TAX",
-    "TOTAL TAX",
-    "TAX AMOUNT",
-    "TOTAL GST",
-    "TOTAL VAT",
-    "MEHRWERTSTEUER",
-    "UMSATZSTEUER",
-    "PAJAK",
-    "CUKAI",
-    "HST",
-    "PST",
-    "QST",
-    "PB 1",
-    "STEUERBETRAG",
-    "STEUERSUMME",
-    "UST BETRAG",
-    "MWST BETRAG",
-    "MONTANT TVA",
-    "TOTAL TVA",
-    "VAT AMOUNT",
-];
-/// Phrases with a tax word that are not tax amounts.
-const TAX_NOT: &[&str] = &[
-    "TAX INVOICE",
-    "GST REG",
-    "GST ID",
-    "GST NO",
-    "VAT NO",
-    "VAT REG",
-    "VAT ID",
-    "TAX ID",
-    "UST IDNR",
-    "UST ID",
-    "TAX CODE",
-    "GST REG NO",
-    "GST SUMMARY",
-    "TAX NO",
-    "SST NO",
-    "SST REG",
-    "VAT NUMBER",
-    "USTIDNR",
-    "STEUERNR",
-    "STEUERNUMMER",
-    "TAX REG",
-    "NPWP",
-    "ИНН",
-    "TAX EXEMPT",
-    "TAX FREE",
-];
-const TOTAL_STRONG: &[&str] = &[
-    "GRAND TOTAL",
-    "TOTAL AMOUNT",
-    "AMOUNT DUE",
-    "TOTAL DUE",
-    "BALANCE DUE",
-    "NETT TOTAL",
-    "NET TOTAL",
-    "TOTAL RM",
-    "TOTAL PAYABLE",
-    "AMOUNT PAYABLE",
-    "TOTAL INCL",
-    "TOTAL INCLUSIVE",
-    "TOTAL SALES",
-    "ROUNDED TOTAL",
-    "JUMLAH",
-    "JUMLAH BESAR",
-    "ИТОГО",
-    "К ОПЛАТЕ",
-    "ВСЕГО",
-    "MONTANT TTC",
-    "TOTAL TTC",
-    "NET A PAYER",
-    "GESAMT",
-    "GESAMTBETRAG",
-    "SUMME",
-    "ENDBETRAG",
-    "RECHNUNGSBETRAG",
-    "ZU ZAHLEN",
-    "BRUTTO",
-    "TOTALE",
-    "IMPORTE TOTAL",
-    "TOTAAL",
-    "TE BETALEN",
-    "TOTAL BAYAR",
-    "TOTAL BELANJA",
-    "INVOICE TOTAL",
-    "TOTAL EUR",
-    "TOTAL USD",
-    "BETRAG",
-    "TOTAL A PAGAR",
-    "TOTALE EURO",
-    "AMOUNT",
-    "SOMME",
-    "A PAYER",
-    "MONTANT",
-    "TOTAL TTC",
-    "TO PAY",
-    "NET AMT",
-    "NETT AMT",
-    "NETT AMOUNT",
-    "AMT DUE",
-    "AMT PAID",
-    "BRUTTOSUMME",
-    "BRUTTOBETRAG",
-    "GESAMTSUMME",
-    "RECHNUNGSSUMME",
-];
-const TOTAL_WEAK: &[&str] = &[
-    "TOTAL", "TOTL", "TTL", "TOTAI", "TOT", "TOTAAL", "SUM", "DUE",
-];
+/// One label's phrases by language, written as [`norm`] leaves text (upper case, words
+/// separated by single spaces, no punctuation). Order does not matter: a line matches when it
+/// holds any phrase as whole words.
+#[derive(Debug)]
+struct Lexicon {
+    en: &'static [&'static str],
+    de: &'static [&'static str],
+    fr: &'static [&'static str],
+    nl: &'static [&'static str],
+    es: &'static [&'static str],
+    it: &'static [&'static str],
+    /// Malay and Indonesian.
+    ms: &'static [&'static str],
+    ru: &'static [&'static str],
+}
+
+impl Lexicon {
+    const EMPTY: Lexicon = Lexicon {
+        en: &[],
+        de: &[],
+        fr: &[],
+        nl: &[],
+        es: &[],
+        it: &[],
+        ms: &[],
+        ru: &[],
+    };
+
+    fn phrases(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [
+            self.en, self.de, self.fr, self.nl, self.es, self.it, self.ms, self.ru,
+        ]
+        .into_iter()
+        .flatten()
+        .copied()
+    }
+
+    /// Whether the normalised text `n` holds one of the phrases as whole words.
+    fn any(&self, n: &str) -> bool {
+        self.phrases().any(|p| has_phrase(n, p))
+    }
+
+    /// Whether the normalised text `n` is one of the phrases.
+    fn is(&self, n: &str) -> bool {
+        self.phrases().any(|p| p == n)
+    }
+}
+
+/// Amounts that are not the total: what was handed over or given back, counts, card lines,
+/// prepayments.
+const NOT_TOTAL: Lexicon = Lexicon {
+    en: &[
+        "CASH",
+        "CHANGE",
+        "CHANGE DUE",
+        "TENDERED",
+        "TENDER",
+        "PAID",
+        "BALANCE",
+        "QTY",
+        "QUANTITY",
+        "ITEMS",
+        "ITEM",
+        "SAVINGS",
+        "SAVED",
+        "YOU SAVED",
+        "POINTS",
+        "CARD",
+        "VISA",
+        "MASTERCARD",
+        "PREPAID AMOUNT",
+        "PREPAYMENT",
+    ],
+    de: &[
+        "WECHSELGELD",
+        "GEGEBEN",
+        "KREDITKARTE",
+        "EC KARTE",
+        "ANZAHLUNG",
+        "ANZAHLUNGEN",
+        "VORAUSZAHLUNG",
+        "ZAHLBETRAG",
+        "RESTBETRAG",
+    ],
+    fr: &["RENDU", "ACOMPTE"],
+    es: &["CAMBIO"],
+    ms: &["KEMBALI", "TUNAI", "BAKI"],
+    ru: &["СДАЧА", "НАЛИЧНЫМИ"],
+    ..Lexicon::EMPTY
+};
+const ROUNDING: Lexicon = Lexicon {
+    en: &[
+        "ROUNDING",
+        "ROUNDED ADJ",
+        "ROUNDING ADJ",
+        "ROUND ADJ",
+        "ADJ",
+    ],
+    de: &["RUNDUNG"],
+    fr: &["ARRONDI"],
+    ms: &["PEMBULATAN"],
+    ..Lexicon::EMPTY
+};
+const DISCOUNT: Lexicon = Lexicon {
+    en: &["DISCOUNT", "DISC", "VOUCHER", "PROMO"],
+    de: &["RABATT"],
+    fr: &["REMISE"],
+    nl: &["KORTING"],
+    es: &["DESCUENTO"],
+    it: &["SCONTO"],
+    ms: &["DISKON"],
+    ru: &["СКИДКА"],
+};
+const SERVICE: Lexicon = Lexicon {
+    en: &[
+        "SERVICE CHARGE",
+        "SERVICE CHG",
+        "SVC CHG",
+        "SVC",
+        "TIP",
+        "GRATUITY",
+    ],
+    de: &["TRINKGELD"],
+    fr: &["POURBOIRE"],
+    ..Lexicon::EMPTY
+};
+/// The amount before tax.
+const SUBTOTAL: Lexicon = Lexicon {
+    en: &[
+        "SUBTOTAL",
+        "SUB TOTAL",
+        "TOTAL EXCL",
+        "TOTAL EXCLUDING",
+        "EXCL VAT",
+        "EXCL TAX",
+        "EXCL GST",
+        "BEFORE TAX",
+        "UNTAXED AMOUNT",
+        "NET AMOUNT",
+        "TOTAL SALES EXCLUDING",
+        "TOTAL SALES EXCL",
+        "TOTAL NET",
+        "AMOUNT EXCL",
+        "TOTAL BEFORE",
+        "TAXABLE",
+        "TAX BASIS",
+        "NET VALUE",
+    ],
+    de: &[
+        "ZWISCHENSUMME",
+        "NETTO",
+        "NETTOBETRAG",
+        "NETTOSUMME",
+        "SUMME NETTO",
+        "NETTOWERT",
+        "OHNE UST",
+        "OHNE MWST",
+        "OHNE STEUER",
+        "EXKL UST",
+        "EXKL MWST",
+        "BASISBETRAG",
+        "STEUERBASISBETRAG",
+        "STEUERBASIS",
+    ],
+    fr: &[
+        "TOTAL HT",
+        "MONTANT HT",
+        "PRIX HT",
+        "BASE HT",
+        "SOUS TOTAL",
+        "HORS TAXE",
+        "TOTAL HORS TAXES",
+    ],
+    nl: &[
+        "SUBTOTAAL",
+        "NETTO BEDRAG",
+        "EXCLUSIEF BTW",
+        "EXCL BTW",
+        "TOTAAL EXCL",
+    ],
+    es: &["BASE IMPONIBLE", "IMPONIBLE"],
+    it: &["SUBTOTALE"],
+    ru: &["СУММА БЕЗ НДС"],
+    ..Lexicon::EMPTY
+};
+const TAX: Lexicon = Lexicon {
+    en: &[
+        "TAX",
+        "GST",
+        "SST",
+        "VAT",
+        "HST",
+        "PST",
+        "QST",
+        "SALES TAX",
+        "SERVICE TAX",
+        "TOTAL TAX",
+        "TAX AMOUNT",
+        "TOTAL GST",
+        "TOTAL VAT",
+        "VAT AMOUNT",
+    ],
+    de: &[
+        "MWST",
+        "UST",
+        "MEHRWERTSTEUER",
+        "UMSATZSTEUER",
+        "STEUERBETRAG",
+        "STEUERSUMME",
+        "UST BETRAG",
+        "MWST BETRAG",
+    ],
+    fr: &["TVA", "MONTANT TVA", "TOTAL TVA"],
+    nl: &["BTW"],
+    es: &["IVA"],
+    ms: &["PPN", "PAJAK", "CUKAI", "PB 1"],
+    ru: &["НДС"],
+    ..Lexicon::EMPTY
+};
+/// Phrases with a tax word that are not tax amounts: registration numbers, headings.
+const TAX_NOT: Lexicon = Lexicon {
+    en: &[
+        "TAX INVOICE",
+        "GST REG",
+        "GST ID",
+        "GST NO",
+        "GST SUMMARY",
+        "VAT NO",
+        "VAT REG",
+        "VAT ID",
+        "VAT NUMBER",
+        "TAX ID",
+        "TAX CODE",
+        "TAX NO",
+        "TAX REG",
+        "SST NO",
+        "SST REG",
+        "TAX EXEMPT",
+        "TAX FREE",
+    ],
+    de: &["UST IDNR", "UST ID", "USTIDNR", "STEUERNR", "STEUERNUMMER"],
+    ms: &["NPWP"],
+    ru: &["ИНН"],
+    ..Lexicon::EMPTY
+};
+/// Labels that name the total outright.
+const TOTAL_STRONG: Lexicon = Lexicon {
+    en: &[
+        "GRAND TOTAL",
+        "TOTAL AMOUNT",
+        "AMOUNT DUE",
+        "TOTAL DUE",
+        "BALANCE DUE",
+        "NETT TOTAL",
+        "NET TOTAL",
+        "TOTAL RM",
+        "TOTAL PAYABLE",
+        "AMOUNT PAYABLE",
+        "TOTAL INCL",
+        "TOTAL INCLUSIVE",
+        "TOTAL SALES",
+        "ROUNDED TOTAL",
+        "INVOICE TOTAL",
+        "TOTAL EUR",
+        "TOTAL USD",
+        "AMOUNT",
+        "TO PAY",
+        "NET AMT",
+        "NETT AMT",
+        "NETT AMOUNT",
+        "AMT DUE",
+        "AMT PAID",
+    ],
+    de: &[
+        "GESAMT",
+        "GESAMTBETRAG",
+        "GESAMTSUMME",
+        "SUMME",
+        "ENDBETRAG",
+        "RECHNUNGSBETRAG",
+        "RECHNUNGSSUMME",
+        "ZU ZAHLEN",
+        "BRUTTO",
+        "BRUTTOSUMME",
+        "BRUTTOBETRAG",
+        "BETRAG",
+    ],
+    fr: &[
+        "MONTANT TTC",
+        "TOTAL TTC",
+        "NET A PAYER",
+        "A PAYER",
+        "SOMME",
+        "MONTANT",
+    ],
+    nl: &["TOTAAL", "TE BETALEN"],
+    es: &["IMPORTE TOTAL", "TOTAL A PAGAR"],
+    it: &["TOTALE", "TOTALE EURO"],
+    ms: &["JUMLAH", "JUMLAH BESAR", "TOTAL BAYAR", "TOTAL BELANJA"],
+    ru: &["ИТОГО", "К ОПЛАТЕ", "ВСЕГО"],
+};
+/// `Total` alone, and how receipts misprint or shorten it.
+const TOTAL_WEAK: Lexicon = Lexicon {
+    en: &["TOTAL", "TOTL", "TTL", "TOTAI", "TOT", "SUM", "DUE"],
+    ..Lexicon::EMPTY
+};
 
 /// The label a line's text starts with or consists of, with its strength (0..1).
 pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
@@ -378,20 +436,20 @@ pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
     if n.is_empty() {
         return None;
     }
-    let totalish = any(&n, TOTAL_STRONG) || any(&n, TOTAL_WEAK);
+    let totalish = TOTAL_STRONG.any(&n) || TOTAL_WEAK.any(&n);
     // "Total After Adj", "Rounded Total" are totals, not the rounding line.
-    if any(&n, ROUNDING) && !totalish {
+    if ROUNDING.any(&n) && !totalish {
         return Some((LabelKind::Rounding, 0.9));
     }
-    if any(&n, SUBTOTAL) {
+    if SUBTOTAL.any(&n) {
         // "Taxable amount" is the subtotal only when no line says so outright.
         let weak = any(&n, &["TAXABLE"]) || any(&n, &["NETTO", "NET AMOUNT"]);
         return Some((LabelKind::Subtotal, if weak { 0.7 } else { 0.9 }));
     }
-    if any(&n, DISCOUNT) && !any(&n, &["TOTAL AFTER", "AFTER DISCOUNT"]) {
+    if DISCOUNT.any(&n) && !any(&n, &["TOTAL AFTER", "AFTER DISCOUNT"]) {
         return Some((LabelKind::Discount, 0.8));
     }
-    let taxish = any(&n, TAX) && !any(&n, TAX_NOT);
+    let taxish = TAX.any(&n) && !TAX_NOT.any(&n);
     // "Total incl. VAT" is the total; "incl. 19 % MwSt 3,80" alone is the tax.
     let total_incl = totalish && any(&n, &["INCL", "INCLUSIVE", "INKL", "TTC", "INCLUDING"]);
     if taxish
@@ -417,7 +475,7 @@ pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
         ));
     }
     // `PAY` alone is what the customer handed over; `PAY THIS AMOUNT`, `TO PAY` are the total.
-    let paid = any(&n, NOT_TOTAL) || (any(&n, &["PAY"]) && !totalish && !any(&n, &["TO PAY"]));
+    let paid = NOT_TOTAL.any(&n) || (any(&n, &["PAY"]) && !totalish && !any(&n, &["TO PAY"]));
     if paid
         && !any(
             &n,
@@ -438,10 +496,10 @@ pub fn label_of(text: &str) -> Option<(LabelKind, f32)> {
         .split(' ')
         .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
         .eq(["SERVICE"]);
-    if any(&n, SERVICE) || bare_service {
+    if SERVICE.any(&n) || bare_service {
         return Some((LabelKind::Service, 0.7));
     }
-    if any(&n, TOTAL_STRONG) {
+    if TOTAL_STRONG.any(&n) {
         return Some((LabelKind::Total, 1.0));
     }
     if totalish {
@@ -588,79 +646,85 @@ pub fn date_label(text: &str) -> Option<f32> {
 }
 
 /// Labels of an invoice's seller block: the name follows on the label's line or under it.
-const SELLER: &[&str] = &[
-    "VERKÄUFER",
-    "VERKAEUFER",
-    "LIEFERANT",
-    "RECHNUNGSSTELLER",
-    "LEISTUNGSERBRINGER",
-    "AUFTRAGNEHMER",
-    "SELLER",
-    "SUPPLIER",
-    "VENDOR",
-    "BILL FROM",
-    "INVOICE FROM",
-    "FOURNISSEUR",
-    "VENDEUR",
-    "ÉMETTEUR",
-    "EMETTEUR",
-    "VERKOPER",
-    "LEVERANCIER",
-    "PROVEEDOR",
-    "FORNITORE",
-    "SOLD BY",
-    "VERKAUFT VON",
-    "VENDU PAR",
-];
+const SELLER: Lexicon = Lexicon {
+    en: &[
+        "SELLER",
+        "SUPPLIER",
+        "VENDOR",
+        "BILL FROM",
+        "INVOICE FROM",
+        "SOLD BY",
+    ],
+    de: &[
+        "VERKÄUFER",
+        "VERKAEUFER",
+        "LIEFERANT",
+        "RECHNUNGSSTELLER",
+        "LEISTUNGSERBRINGER",
+        "AUFTRAGNEHMER",
+        "VERKAUFT VON",
+    ],
+    fr: &[
+        "FOURNISSEUR",
+        "VENDEUR",
+        "ÉMETTEUR",
+        "EMETTEUR",
+        "VENDU PAR",
+    ],
+    nl: &["VERKOPER", "LEVERANCIER"],
+    es: &["PROVEEDOR"],
+    it: &["FORNITORE"],
+    ..Lexicon::EMPTY
+};
 /// Labels naming who is paid: the seller, where no seller block says otherwise.
-const PAYEE: &[&str] = &[
-    "TITULAIRE DU COMPTE",
-    "TITULAIRE",
-    "KONTOINHABER",
-    "ACCOUNT HOLDER",
-    "ACCOUNT NAME",
-    "BENEFICIARY",
-    "BÉNÉFICIAIRE",
-    "BENEFICIAIRE",
-    "BEGÜNSTIGTER",
-    "PAYEE",
-    "PAYABLE TO",
-    "MAKE CHEQUES PAYABLE TO",
-    "PAYMENT RECEIVED BY",
-    "PAID TO",
-    "REKENINGHOUDER",
-];
+const PAYEE: Lexicon = Lexicon {
+    en: &[
+        "ACCOUNT HOLDER",
+        "ACCOUNT NAME",
+        "BENEFICIARY",
+        "PAYEE",
+        "PAYABLE TO",
+        "MAKE CHEQUES PAYABLE TO",
+        "PAYMENT RECEIVED BY",
+        "PAID TO",
+    ],
+    de: &["KONTOINHABER", "BEGÜNSTIGTER"],
+    fr: &[
+        "TITULAIRE DU COMPTE",
+        "TITULAIRE",
+        "BÉNÉFICIAIRE",
+        "BENEFICIAIRE",
+    ],
+    nl: &["REKENINGHOUDER"],
+    ..Lexicon::EMPTY
+};
 /// Labels of the buyer's block, where a seller block ends.
-const BUYER: &[&str] = &[
-    "KÄUFER",
-    "KAEUFER",
-    "KUNDE",
-    "RECHNUNGSEMPFÄNGER",
-    "LEISTUNGSEMPFÄNGER",
-    "KÄUFER LEISTUNGSEMPFÄNGER",
-    "BUYER",
-    "CUSTOMER",
-    "BILL TO",
-    "SOLD TO",
-    "SHIP TO",
-    "CLIENT",
-    "ACHETEUR",
-    "DESTINATAIRE",
-    "KLANT",
-    "CLIENTE",
-];
+const BUYER: Lexicon = Lexicon {
+    en: &[
+        "BUYER", "CUSTOMER", "BILL TO", "SOLD TO", "SHIP TO", "CLIENT",
+    ],
+    de: &[
+        "KÄUFER",
+        "KAEUFER",
+        "KUNDE",
+        "RECHNUNGSEMPFÄNGER",
+        "LEISTUNGSEMPFÄNGER",
+        "KÄUFER LEISTUNGSEMPFÄNGER",
+    ],
+    fr: &["ACHETEUR", "DESTINATAIRE"],
+    nl: &["KLANT"],
+    es: &["CLIENTE"],
+    ..Lexicon::EMPTY
+};
 /// Labels of a name inside a party block (`Name: Grundbesitz GmbH`).
-const NAME_KEY: &[&str] = &[
-    "NAME",
-    "FIRMA",
-    "FIRMENNAME",
-    "COMPANY",
-    "COMPANY NAME",
-    "NOM",
-    "RAISON SOCIALE",
-    "NAAM",
-    "NOMBRE",
-];
+const NAME_KEY: Lexicon = Lexicon {
+    en: &["NAME", "COMPANY", "COMPANY NAME"],
+    de: &["FIRMA", "FIRMENNAME"],
+    fr: &["NOM", "RAISON SOCIALE"],
+    nl: &["NAAM"],
+    es: &["NOMBRE"],
+    ..Lexicon::EMPTY
+};
 
 /// A `key: value` line split at its first colon, the key normalised; `None` without a colon.
 fn key_value(text: &str) -> Option<(String, &str)> {
@@ -674,7 +738,7 @@ pub fn after_seller_label(text: &str) -> Option<&str> {
     // Text layers split kerned words (`Ver käufer:`): compare without spaces.
     let is_seller = |k: &str| {
         let k = k.replace(' ', "");
-        SELLER.iter().any(|s| s.replace(' ', "") == k)
+        SELLER.phrases().any(|s| s.replace(' ', "") == k)
     };
     match key_value(text) {
         Some((k, v)) => is_seller(&k).then_some(v),
@@ -688,7 +752,7 @@ pub fn payee_name(text: &str) -> Option<&str> {
     for (i, _) in text.char_indices().filter(|(_, c)| *c == ':') {
         let key = norm(&text[..i]);
         let key = key.rsplit(" - ").next().unwrap_or(&key);
-        if PAYEE.iter().any(|p| key.ends_with(p)) {
+        if PAYEE.phrases().any(|p| key.ends_with(p)) {
             let v = text[i + 1..].trim();
             return (!v.is_empty()).then_some(v);
         }
@@ -698,7 +762,7 @@ pub fn payee_name(text: &str) -> Option<&str> {
         .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
         .collect();
     let n = norm(text);
-    for p in PAYEE.iter().filter(|p| p.contains(' ')) {
+    for p in PAYEE.phrases().filter(|p| p.contains(' ')) {
         let k = p.split(' ').count();
         if n.starts_with(&format!("{p} ")) && words.len() > k {
             return Some(text[words[k].0..].trim());
@@ -746,16 +810,14 @@ pub fn credit_note_heading(text: &str) -> bool {
 /// Whether `text` is a buyer label (`Käufer:`, `Bill to`, `Client :`).
 pub fn is_buyer_label(text: &str) -> bool {
     let k = key_value(text).map_or_else(|| norm(text), |(k, _)| k);
-    BUYER.contains(&k.as_str())
+    BUYER.is(&k)
 }
 
 /// How a line inside a party block reads: `Some(Some(value))` for `Name: value`, `Some(None)`
 /// for a bare `Name:` key (its value printed to the right), `None` for anything else.
 pub fn name_key(text: &str) -> Option<Option<&str>> {
     let (k, v) = key_value(text)?;
-    NAME_KEY
-        .contains(&k.as_str())
-        .then_some((!v.is_empty()).then_some(v))
+    NAME_KEY.is(&k).then_some((!v.is_empty()).then_some(v))
 }
 
 /// Whether `text` is some other `key: value` line of a party block (`Nummer : 123`,
