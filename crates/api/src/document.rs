@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use doc_input::{DocumentKind, InputError, PageContent, PdfLibrary, PdfOptions};
-use ocr_core::{OcrEngine, OcrError, PageTimings};
+use ocr_core::{OcrError, PageReader, PageTimings};
 use ocr_document::{DocPage, DocWord, OcrDocument, PageSource};
 use serde::Serialize;
 
@@ -106,7 +106,7 @@ pub struct ReadOptions {
 /// embedded e-invoices ignored and no images kept. `pdfium` is needed only for PDFs.
 pub fn read_document(
     bytes: &[u8],
-    engine: &OcrEngine,
+    engine: &dyn PageReader,
     pdfium: Option<&PdfLibrary>,
     pdf: &PdfOptions,
 ) -> Result<ReadDocument, DocumentError> {
@@ -122,7 +122,7 @@ pub fn read_document(
 pub fn read_document_with(
     kind: DocumentKind,
     bytes: &[u8],
-    engine: &OcrEngine,
+    engine: &dyn PageReader,
     pdfium: Option<&PdfLibrary>,
     pdf: &PdfOptions,
     opts: ReadOptions,
@@ -149,7 +149,7 @@ pub fn read_document_with(
     }
     if kind.is_image() {
         let t = Instant::now();
-        let image = ocr_core::decode_image(bytes, engine.config().max_pixels)?;
+        let image = ocr_core::decode_image(bytes, engine.max_pixels())?;
         let page = engine.recognize(&image)?;
         read.document.pages.push(ocr_page(0, &page));
         read.pages.push(PageReport {

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use doc_input::{DocumentKind, PdfLibrary, PdfOptions};
 use kie::{ExtractOptions, Extraction, KieBackend, KieError, LayoutBackend};
-use ocr_core::{OcrConfig, OcrEngine, OcrError};
+use ocr_core::{OcrConfig, OcrEngine, OcrError, PageReader};
 use ocr_document::OcrDocument;
 use serde::Serialize;
 
@@ -123,6 +123,8 @@ pub struct ExtractOutput {
 #[derive(Debug)]
 pub struct PipelineBuilder {
     ocr: Option<OcrConfig>,
+    reader: Option<Arc<dyn PageReader>>,
+    bind_pdfium: bool,
     pdf: PdfOptions,
     backends: Vec<Arc<dyn KieBackend>>,
     default_backend: String,
@@ -132,6 +134,20 @@ impl PipelineBuilder {
     /// The OCR engine's configuration (default: PP-OCRv6 from the default model folder).
     pub fn ocr(mut self, cfg: OcrConfig) -> Self {
         self.ocr = Some(cfg);
+        self
+    }
+
+    /// Reads pages with `reader` instead of loading an OCR engine (no ONNX Runtime, no
+    /// models): [`ocr_core::FakeOcr`] in tests, or an engine of the caller's.
+    pub fn reader(mut self, reader: Arc<dyn PageReader>) -> Self {
+        self.reader = Some(reader);
+        self
+    }
+
+    /// Builds without binding libpdfium: PDFs are then refused when they arrive, saying
+    /// the library is missing (for embedders and tests that read only images and XML).
+    pub fn without_pdfium(mut self) -> Self {
+        self.bind_pdfium = false;
         self
     }
 
@@ -207,14 +223,22 @@ impl PipelineBuilder {
                 available: backends.keys().cloned().collect::<Vec<_>>().join(", "),
             });
         }
-        let cfg = match self.ocr {
-            Some(c) => c,
-            None => OcrConfig::with_models(
-                ocr_core::ModelPreset::V6.files(&ocr_core::default_model_dir()),
-            ),
+        let engine: Arc<dyn PageReader> = match self.reader {
+            Some(r) => r,
+            None => {
+                let cfg = self.ocr.unwrap_or_else(|| {
+                    OcrConfig::with_models(
+                        ocr_core::ModelPreset::V6.files(&ocr_core::default_model_dir()),
+                    )
+                });
+                Arc::new(OcrEngine::new(cfg).map_err(DocumentError::Ocr)?)
+            }
         };
-        let engine = OcrEngine::new(cfg).map_err(DocumentError::Ocr)?;
-        let pdfium = PdfLibrary::bind(None).map_err(DocumentError::Input)?;
+        let pdfium = if self.bind_pdfium {
+            Some(PdfLibrary::bind(None).map_err(DocumentError::Input)?)
+        } else {
+            None
+        };
         Ok(Pipeline {
             engine,
             pdfium,
@@ -229,8 +253,8 @@ impl PipelineBuilder {
 /// it is CPU-bound and blocking.
 #[derive(Debug)]
 pub struct Pipeline {
-    engine: OcrEngine,
-    pdfium: &'static PdfLibrary,
+    engine: Arc<dyn PageReader>,
+    pdfium: Option<&'static PdfLibrary>,
     pdf: PdfOptions,
     backends: BTreeMap<String, Arc<dyn KieBackend>>,
     default_backend: String,
@@ -240,14 +264,17 @@ impl Pipeline {
     pub fn builder() -> PipelineBuilder {
         PipelineBuilder {
             ocr: None,
+            reader: None,
+            bind_pdfium: true,
             pdf: PdfOptions::default(),
             backends: vec![Arc::new(LayoutBackend)],
             default_backend: "layout".into(),
         }
     }
 
-    pub fn engine(&self) -> &OcrEngine {
-        &self.engine
+    /// The OCR engine (or the reader given to the builder).
+    pub fn engine(&self) -> &dyn PageReader {
+        self.engine.as_ref()
     }
 
     pub fn default_backend(&self) -> &str {
@@ -307,8 +334,8 @@ impl Pipeline {
         Ok(read_document_with(
             kind,
             bytes,
-            &self.engine,
-            Some(self.pdfium),
+            self.engine.as_ref(),
+            self.pdfium,
             &self.pdf,
             opts,
         )?)

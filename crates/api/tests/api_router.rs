@@ -1,17 +1,18 @@
 //! The router through tower's `oneshot`: every status the API documents, with the real
 //! pipeline on the repository's samples and fake backends for the backend failures.
 
+mod oneshot;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use clap::Parser;
 use kie::{ExtractOptions, Extraction, KieBackend, KieError};
 use ocr_document::OcrDocument;
-use ocrlty::config::ServeArgs;
 use ocrlty::pipeline::Pipeline;
-use ocrlty::server::{AppState, ServerSettings, router};
+use ocrlty::server::{AppState, router};
+use oneshot::{BOUNDARY, assert_problem, multipart, post, sample, send, state};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -53,91 +54,10 @@ fn pipeline() -> Arc<Pipeline> {
     .clone()
 }
 
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    serve: ServeArgs,
-}
-
-fn state(flags: &[&str]) -> AppState {
-    let args = Args::parse_from(std::iter::once("serve").chain(flags.iter().copied()));
-    let config = args.serve.resolve().expect("valid flags");
-    AppState::new(ServerSettings::from_args(&args.serve, config.request))
-}
-
 fn ready(flags: &[&str]) -> AppState {
     let s = state(flags);
     s.set_pipeline(pipeline());
     s
-}
-
-fn sample(name: &str) -> Vec<u8> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../samples")
-        .join(name);
-    std::fs::read(p).expect("sample")
-}
-
-const BOUNDARY: &str = "ocrltyTestBoundary7MA4YWxk";
-
-/// A multipart body: `(name, filename, bytes)` parts.
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, filename, bytes) in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        match filename {
-            Some(f) => body.extend_from_slice(
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
-                     Content-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-fn post(uri: &str, body: Vec<u8>) -> Request<Body> {
-    Request::post(uri)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(Body::from(body))
-        .expect("request")
-}
-
-async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let resp = router(state.clone())
-        .oneshot(req)
-        .await
-        .expect("infallible");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, headers, json)
-}
-
-fn assert_problem(h: &axum::http::HeaderMap, v: &Value, status: u16, code: &str) {
-    assert_eq!(
-        h.get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/problem+json"),
-        "{v}"
-    );
-    assert_eq!(v["status"], status, "{v}");
-    assert_eq!(v["code"], code, "{v}");
-    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
-    assert!(v["request_id"].is_string(), "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

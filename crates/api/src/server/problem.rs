@@ -155,6 +155,7 @@ impl From<PipelineError> for ApiError {
         match e.kind() {
             // What a 500 says stays in the log, not in the body.
             ErrorKind::Internal => ApiError::Internal(e.to_string()),
+            ErrorKind::BadRequest => ApiError::BadRequest(e.to_string()),
             kind => ApiError::Pipeline {
                 kind,
                 code: e.code(),
