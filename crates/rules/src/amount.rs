@@ -49,6 +49,9 @@ pub fn parse_amount(raw: &str, currency: Option<&str>) -> Result<ParsedAmount, A
     let hints = LocaleHints::default();
     let mut seen_currency: Option<&'static str> = None;
     let mut negative = false;
+    // Accounting parentheses enclose the number (`(65.50)`, `(RM 65.50)`); a currency in
+    // parentheses before it (`(RM) 65.50`) is not a sign.
+    let mut paren_open = false;
     let mut body = String::new();
     let mut rest = s;
     while let Some(c) = rest.chars().next() {
@@ -63,13 +66,19 @@ pub fn parse_amount(raw: &str, currency: Option<&str>) -> Result<ParsedAmount, A
             '-' | '−' | '–' => {
                 negative = true;
             }
-            '(' if body.is_empty() => negative = true,
-            ')' | '+' | '*' | ':' | '=' => {}
+            '(' if body.is_empty() => paren_open = true,
+            ')' => {
+                negative |= paren_open && !body.trim().is_empty();
+                paren_open = false;
+            }
+            '+' | '*' | ':' | '=' => {}
             c if c.is_whitespace() || c == '\u{2009}' || c == '\u{202f}' => body.push(' '),
             _ => body.push(c),
         }
         rest = &rest[c.len_utf8()..];
     }
+    // An opening parenthesis never closed (`(65.50`, the `)` lost) still marks a negative.
+    negative |= paren_open;
     let minor = currency.or(seen_currency).and_then(minor_unit);
     let (digits, repaired) = repair_confusions(body.trim(), s)?;
     let value = digits_to_decimal(&digits, minor, s)?;
@@ -222,6 +231,10 @@ mod tests {
             ("RMI11.90", None, "111.90"),
             ("-12.50", None, "-12.50"),
             ("(12.50)", None, "-12.50"),
+            ("(RM 12.50)", None, "-12.50"),
+            ("(12.50", None, "-12.50"),
+            ("(RM) 65.50", None, "65.50"),
+            ("(€) 12,50", None, "12.50"),
             ("€12,50", None, "12.50"),
             ("12,50 €", None, "12.50"),
             ("12,50€", None, "12.50"),

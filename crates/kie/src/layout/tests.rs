@@ -632,3 +632,24 @@ fn only_wanted_fields_are_returned() {
     assert_eq!(out.total.value.as_deref(), Some("9.00"));
     assert_eq!(out.currency.value, None);
 }
+
+#[test]
+fn a_currency_in_parentheses_before_the_amount_is_not_a_sign() {
+    // Amounts right after their labels, the total's currency in parentheses: `(RM) 65.50` is
+    // a positive total, not an accounting negative.
+    let doc = page(&[
+        &[(20.0, "KEDAI RUNCIT MAJU JAYA SDN BHD")],
+        &[(20.0, "Date: 14/03/2024 10:42")],
+        &[(20.0, "Sub Total 61.80")],
+        &[(20.0, "SST 6% 3.71")],
+        &[(20.0, "Rounding -0.01")],
+        &[(20.0, "TOTAL (RM) 65.50")],
+        &[(20.0, "Cash 70.00")],
+        &[(20.0, "Change 4.50")],
+    ]);
+    let x = extract(&doc, &ExtractOptions::default());
+    assert_eq!(x.total.value.as_deref(), Some("65.50"));
+    assert_eq!(x.subtotal.value.as_deref(), Some("61.80"));
+    assert_eq!(x.tax_amount.value.as_deref(), Some("3.71"));
+    assert_eq!(x.currency.value.as_deref(), Some("MYR"));
+}
