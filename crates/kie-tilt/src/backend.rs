@@ -20,21 +20,9 @@ pub struct TiltBackend {
 impl TiltBackend {
     /// Loads the model (fails with what is missing or mis-shaped).
     pub fn load(settings: TiltSettings) -> Result<Self, KieError> {
-        let engine = TiltEngine::load(
-            &settings.model_dir,
-            Some(settings.device),
-            settings.precision,
-            settings.max_batch,
-            settings.queue,
-        )
-        .map_err(|e| KieError::unavailable(NAME, e.to_string()).caused_by(e))?;
-        tracing::info!(
-            model = %settings.model_dir.display(),
-            device = %engine.info.device,
-            dtype = engine.info.dtype,
-            parameters = engine.info.parameters,
-            "tilt backend loaded"
-        );
+        let engine = settings
+            .load_engine()
+            .map_err(|e| KieError::unavailable(NAME, e.to_string()).caused_by(e))?;
         Ok(TiltBackend { engine, settings })
     }
 

@@ -86,6 +86,24 @@ impl TiltSettings {
     }
 }
 
+impl TiltSettings {
+    /// Loads the model onto its device and starts the engine thread (fails with what is
+    /// missing or mis-shaped), and logs what was loaded.
+    pub fn load_engine(&self) -> Result<tilt_infer::TiltEngine, tilt_infer::TiltError> {
+        let engine = tilt_infer::TiltEngine::load(
+            &self.model_dir,
+            Some(self.device),
+            self.precision,
+            self.max_batch,
+            self.queue,
+        )?;
+        let i = &engine.info;
+        tracing::info!(model = %i.model_dir.display(), device = %i.device, dtype = i.dtype,
+            parameters = i.parameters, max_batch = i.max_batch, "tilt model loaded");
+        Ok(engine)
+    }
+}
+
 impl TiltArgs {
     /// The checked settings, or `None` when no model directory is configured.
     pub fn settings(&self) -> Result<Option<TiltSettings>, SettingsError> {

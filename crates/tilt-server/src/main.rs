@@ -6,7 +6,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use kie_tilt::TiltArgs;
-use tilt_infer::TiltEngine;
 use tilt_server::{TiltState, router, shutdown_signal};
 
 /// Serves an Arctic-TILT model directory: /v1/tilt/generate, /v1/chat/completions
@@ -56,17 +55,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         .tilt
         .settings()?
         .context("no model: set TILT_MODEL (or --tilt-model) to a model directory")?;
-    let engine = TiltEngine::load(
-        &settings.model_dir,
-        Some(settings.device),
-        settings.precision,
-        settings.max_batch,
-        settings.queue,
-    )
-    .with_context(|| format!("cannot load the model in {}", settings.model_dir.display()))?;
-    let i = &engine.info;
-    tracing::info!(model = %i.model_dir.display(), device = %i.device, dtype = i.dtype,
-        parameters = i.parameters, max_batch = i.max_batch, "model loaded");
+    let engine = settings
+        .load_engine()
+        .with_context(|| format!("cannot load the model in {}", settings.model_dir.display()))?;
     let model_name = args.model_name.clone().unwrap_or_else(|| {
         settings
             .model_dir
