@@ -140,6 +140,7 @@ pub fn clean_merchant(raw: &str) -> Option<String> {
     let s = s.replace(" ,", ",").replace("( ", "(").replace(" )", ")");
     let s = strip_registration(&s);
     let s = strip_owner_prefix(&s);
+    let s = strip_department(&s);
     // A receipt or branch number printed before the name ("000002 BAIFU (M) SDN BHD").
     let s = match s.split_once(' ') {
         Some((head, rest)) if head.len() >= 4 && head.chars().all(|c| c.is_ascii_digit()) => {
@@ -226,6 +227,46 @@ fn strip_registration(s: &str) -> String {
     }
 }
 
+/// A customer-service or billing department after the company's name, as sender lines print
+/// it ("Free Service Abonné", "ACME GmbH Kundenservice"): the company alone. A name that is
+/// only the department stays as it is.
+fn strip_department(s: &str) -> String {
+    const DEPARTMENTS: &[&str] = &[
+        "SERVICE ABONNÉ",
+        "SERVICE ABONNÉS",
+        "SERVICE ABONNE",
+        "SERVICE ABONNES",
+        "SERVICE CLIENT",
+        "SERVICE CLIENTS",
+        "SERVICE CLIENTÈLE",
+        "SERVICE CLIENTELE",
+        "SERVICE FACTURATION",
+        "CUSTOMER SERVICE",
+        "CUSTOMER SERVICES",
+        "CUSTOMER CARE",
+        "BILLING DEPARTMENT",
+        "KUNDENSERVICE",
+        "KUNDENDIENST",
+        "KUNDENBETREUUNG",
+        "KLANTENSERVICE",
+        "SERVICIO AL CLIENTE",
+    ];
+    let words: Vec<&str> = s.split(' ').collect();
+    for d in DEPARTMENTS {
+        let k = d.split(' ').count();
+        if words.len() <= k {
+            continue;
+        }
+        let (head, tail) = words.split_at(words.len() - k);
+        if tail.join(" ").to_uppercase() == *d
+            && head.iter().any(|w| w.chars().any(char::is_alphabetic))
+        {
+            return head.join(" ");
+        }
+    }
+    s.to_string()
+}
+
 /// "OWN BY: CHEF LEE SDN BHD" → "CHEF LEE SDN BHD".
 fn strip_owner_prefix(s: &str) -> String {
     let up = s.to_uppercase();
@@ -240,6 +281,32 @@ fn strip_owner_prefix(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_department_after_the_name_is_dropped() {
+        assert_eq!(
+            clean_merchant("Free Service Abonné").as_deref(),
+            Some("Free")
+        );
+        assert_eq!(
+            clean_merchant("ACME GmbH Kundenservice").as_deref(),
+            Some("ACME GmbH")
+        );
+        assert_eq!(
+            clean_merchant("Straße Bau Kundenservice").as_deref(),
+            Some("Straße Bau")
+        );
+        assert_eq!(
+            clean_merchant("Customer Service").as_deref(),
+            Some("Customer Service"),
+            "a department alone stays"
+        );
+        assert_eq!(
+            clean_merchant("Service Client Express SARL").as_deref(),
+            Some("Service Client Express SARL"),
+            "only at the end"
+        );
+    }
 
     #[test]
     fn cleaning() {
