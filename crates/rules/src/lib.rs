@@ -41,4 +41,4 @@ pub use validate::{
 };
 
 /// Bumped on every change of behaviour; reported in every response's `meta`.
-pub const RULESET_VERSION: &str = "rules-2026.11.22.1";
+pub const RULESET_VERSION: &str = "rules-2026.12.06.1";
