@@ -144,8 +144,9 @@ impl PipelineBuilder {
         self
     }
 
-    /// Builds without binding libpdfium: PDFs are then refused when they arrive, saying
-    /// the library is missing (for embedders and tests that read only images and XML).
+    /// Builds without binding libpdfium up front (for embedders and tests that read only
+    /// images and XML): a PDF that arrives binds it then, and fails with the bind error when
+    /// the library is missing.
     pub fn without_pdfium(mut self) -> Self {
         self.bind_pdfium = false;
         self
