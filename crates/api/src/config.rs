@@ -468,7 +468,98 @@ pub struct ServeArgs {
     pub shutdown_grace: f64,
 
     #[command(flatten)]
+    pub jobs: JobArgs,
+
+    #[command(flatten)]
     pub pipeline: PipelineArgs,
+}
+
+/// `ocrlty worker`: job workers with no API, their probes on a small port.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Port of the worker's probes and metrics (`/livez`, `/readyz`, `/metrics`), on --host.
+    #[arg(long, env = "WORKER_HEALTH_PORT", default_value_t = 8002)]
+    pub health_port: u16,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The asynchronous jobs (`/v1/jobs`): where they are stored, how they run, their webhooks.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Jobs")]
+pub struct JobArgs {
+    /// PostgreSQL for the job queue (`postgres://user:pass@host/db`), shared by every API
+    /// replica and worker; unset: an SQLite file in --data-dir (one node).
+    #[arg(long, env = "DATABASE_URL", value_parser = parse_secret, default_value = "")]
+    pub database_url: Secret,
+
+    /// Where the embedded job store lives when DATABASE_URL is unset.
+    #[arg(long, env = "OCRLTY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Job workers in this process (`serve`: 0 makes a pure API replica; `worker`: at least 1).
+    #[arg(long, env = "OCRLTY_WORKERS", default_value_t = 1)]
+    pub workers: usize,
+
+    /// Queued jobs beyond which POST /v1/jobs answers 429.
+    #[arg(long, env = "MAX_QUEUED_JOBS", default_value_t = 10_000)]
+    pub max_queued_jobs: u64,
+
+    /// Attempts a job gets (a lost worker or a server-side failure uses one); a bad document
+    /// fails at once.
+    #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value_t = 3)]
+    pub job_max_attempts: u32,
+
+    /// Seconds a worker's claim on a job lasts without a heartbeat (heartbeats come three
+    /// times per lease); a job whose worker died is claimed again after it.
+    #[arg(long, env = "JOB_LEASE_S", default_value_t = 30.0)]
+    pub job_lease: f64,
+
+    /// Seconds an ended job and its result are kept.
+    #[arg(long, env = "JOB_RESULT_TTL_S", default_value_t = 86_400.0)]
+    pub job_result_ttl: f64,
+
+    /// Key of the HMAC-SHA256 signature on webhook deliveries; callbacks are refused without it.
+    #[arg(long, env = "WEBHOOK_SECRET", value_parser = parse_secret, default_value = "")]
+    pub webhook_secret: Secret,
+
+    /// Hosts callbacks may go to: `host`, `host:port` or `*.domain`, comma-separated; empty:
+    /// no callbacks.
+    #[arg(long, env = "WEBHOOK_ALLOWED_HOSTS", default_value = "")]
+    pub webhook_allowed_hosts: String,
+}
+
+impl JobArgs {
+    /// The store's settings, checked.
+    pub fn store_settings(&self) -> Result<jobs::StoreSettings, ConfigError> {
+        let secs = |v: f64, name: &str| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(std::time::Duration::from_secs_f64(v))
+            } else {
+                Err(invalid(format!("{name} must be a non-negative number of seconds")))
+            }
+        };
+        let lease = secs(self.job_lease, "--job-lease")?;
+        if lease < std::time::Duration::from_secs(1) {
+            return Err(invalid("--job-lease must be at least 1 second"));
+        }
+        if self.job_max_attempts == 0 {
+            return Err(invalid("--job-max-attempts must be at least 1"));
+        }
+        Ok(jobs::StoreSettings {
+            max_attempts: self.job_max_attempts,
+            lease,
+            result_ttl: secs(self.job_result_ttl, "--job-result-ttl")?,
+            max_queued: self.max_queued_jobs,
+            ..jobs::StoreSettings::default()
+        })
+    }
+
+    /// The PostgreSQL URL, when one is set.
+    pub fn database_url(&self) -> Option<&str> {
+        Some(self.database_url.0.as_str()).filter(|u| !u.trim().is_empty())
+    }
 }
 
 impl ServeArgs {
@@ -496,6 +587,7 @@ impl ServeArgs {
                 )));
             }
         }
+        self.jobs.store_settings()?;
         self.pipeline.resolve()
     }
 }

@@ -6,7 +6,7 @@ mod ocr_cmd;
 mod serve_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use ocrlty::config::{ServeArgs, parse_with_file};
+use ocrlty::config::{ServeArgs, WorkerArgs, parse_with_file};
 
 /// OCRlty: receipt and invoice extraction.
 #[derive(Debug, Parser)]
@@ -39,8 +39,12 @@ enum Command {
     /// Extract merchant, date, currency, subtotal, tax and total from documents or folders:
     /// one JSON line per file with the values, their confidence and evidence, warnings and meta.
     Extract(extract_cmd::ExtractArgs),
-    /// Serve the HTTP API (POST /v1/extract, /v1/extract-batch; docs at /docs).
+    /// Serve the HTTP API (POST /v1/extract, /v1/extract-batch, /v1/jobs; docs at /docs), with
+    /// --workers job workers in the same process.
     Serve(ServeArgs),
+    /// Run job workers only (no API): they claim jobs from the queue the API replicas fill;
+    /// probes and metrics on --health-port.
+    Worker(WorkerArgs),
     /// Check the native libraries, models and GPU this machine has, and say how to fix what
     /// is missing.
     Doctor,
@@ -64,7 +68,7 @@ fn main() -> std::process::ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
-    let serving = matches!(cli.command, Command::Serve(_));
+    let serving = matches!(cli.command, Command::Serve(_) | Command::Worker(_));
     let filter = cli
         .log
         .clone()
@@ -85,6 +89,7 @@ fn main() -> std::process::ExitCode {
         Command::Ocr(args) => ocr_cmd::run(args),
         Command::Extract(args) => extract_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Worker(args) => serve_cmd::run_worker(args),
         Command::Doctor => doctor_cmd::run(),
         Command::Config(c) => {
             use ocrlty::config_files::{ConfigFormat, config_file};

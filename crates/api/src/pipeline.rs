@@ -315,7 +315,7 @@ impl Pipeline {
 
     /// What the bytes are (from their magic bytes, never the declared type).
     pub fn sniff(&self, bytes: &[u8]) -> Result<DocumentKind, PipelineError> {
-        doc_input::sniff(bytes).map_err(|e| PipelineError::Document(e.into()))
+        sniff(bytes)
     }
 
     /// Phase one, CPU-bound: reads the document, sniffed as `kind`, once — every page into the
@@ -457,4 +457,9 @@ impl From<OcrError> for PipelineError {
     fn from(e: OcrError) -> Self {
         PipelineError::Document(DocumentError::Ocr(e))
     }
+}
+
+/// What the bytes are (from their magic bytes, never the declared type); needs no engine.
+pub fn sniff(bytes: &[u8]) -> Result<DocumentKind, PipelineError> {
+    doc_input::sniff(bytes).map_err(|e| PipelineError::Document(e.into()))
 }

@@ -59,6 +59,17 @@ pub struct Metrics {
     pub documents: Family<OutcomeLabel, Counter>,
     pub ready: Gauge,
     rss_bytes: Gauge,
+    /// Jobs in the store by status (read from the store at each scrape).
+    pub jobs: Family<StatusLabel, Gauge>,
+    /// Seconds the oldest queued job has waited (0 when none).
+    pub job_queue_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// Seconds from claim to end of the jobs this process ran, by how they ended.
+    pub job_seconds: HistogramFamily<OutcomeLabel>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: String,
 }
 
 impl Default for Metrics {
@@ -144,8 +155,31 @@ impl Metrics {
             "Resident set size of the process",
             rss_bytes.clone(),
         );
+        let jobs = Family::<StatusLabel, Gauge>::default();
+        registry.register(
+            "jobs",
+            "Jobs in the queue's store by status",
+            jobs.clone(),
+        );
+        let job_queue_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "job_queue_oldest_age_seconds",
+            "How long the oldest queued job has waited",
+            job_queue_age.clone(),
+        );
+        let job_seconds: HistogramFamily<OutcomeLabel> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "job_duration_seconds",
+            "Jobs run by this process, claim to end, by outcome (succeeded, failed, retried, \
+             lease_lost)",
+            job_seconds.clone(),
+        );
         Self {
             registry,
+            jobs,
+            job_queue_age,
+            job_seconds,
             requests,
             request_seconds,
             stage_seconds,

@@ -5,10 +5,12 @@
 //! queue in front of it; every request has a deadline.
 
 pub mod dto;
+mod job_routes;
 pub mod metrics;
 pub mod problem;
 mod routes;
 mod upload;
+mod worker;
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -84,6 +86,17 @@ pub enum Readiness {
     Failed(String),
 }
 
+/// The job queue of this process: its store, the workers it runs, what callbacks need.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    pub store: Arc<dyn jobs::JobStore>,
+    /// Worker loops in this process (0: an API replica that only queues).
+    pub workers: usize,
+    pub allowed_hosts: jobs::webhook::AllowedHosts,
+    /// Empty: callbacks are refused.
+    pub webhook_secret: String,
+}
+
 /// Shared by every request; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Inner>);
@@ -98,10 +111,16 @@ struct Inner {
     cache: Option<Mutex<LruCache<[u8; 32], Arc<ExtractOutput>>>>,
     metrics: metrics::Metrics,
     started: Instant,
+    jobs: Option<JobsConfig>,
 }
 
 impl AppState {
     pub fn new(settings: ServerSettings) -> Self {
+        Self::with_jobs(settings, None)
+    }
+
+    /// A state with a job queue (`/v1/jobs`, and the workers `serve` starts).
+    pub fn with_jobs(settings: ServerSettings, jobs: Option<JobsConfig>) -> Self {
         let cache = NonZeroUsize::new(settings.cache_size).map(|n| Mutex::new(LruCache::new(n)));
         AppState(Arc::new(Inner {
             slots: Arc::new(Semaphore::new(settings.ocr_concurrency)),
@@ -112,7 +131,12 @@ impl AppState {
             cache,
             metrics: metrics::Metrics::new(),
             started: Instant::now(),
+            jobs,
         }))
+    }
+
+    pub fn jobs(&self) -> Option<&JobsConfig> {
+        self.0.jobs.as_ref()
     }
 
     /// The models are loaded: requests are served from now on.
@@ -192,11 +216,23 @@ pub fn router(state: AppState) -> Router {
     routes::router(state)
 }
 
-/// Opens the listener, loads the models in the background and serves until SIGTERM or
-/// Ctrl-C, then lets in-flight requests finish (up to `grace`).
+/// What a process serves on its port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The whole API (`ocrlty serve`).
+    Api,
+    /// Only the probes and metrics (`ocrlty worker`'s health port).
+    Worker,
+}
+
+/// Opens the listener, loads the models in the background, starts the job workers, the
+/// webhook dispatcher and the expiry sweep when the state has a queue, and serves until
+/// SIGTERM or Ctrl-C; then stops claiming jobs and lets in-flight requests and jobs finish (up
+/// to `grace`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    role: Role,
     load: impl FnOnce() -> Result<Pipeline, String> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
@@ -219,8 +255,12 @@ pub async fn serve(
             }
         }
     });
-    let app = router(state.clone());
+    let app = match role {
+        Role::Api => router(state.clone()),
+        Role::Worker => routes::probes(state.clone()),
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut background = worker::start(&state, stop_rx.clone());
     let shutdown = async move {
         tokio::select! {
             _ = shutdown_signal() => tracing::info!("shutting down: finishing in-flight requests"),
@@ -236,6 +276,15 @@ pub async fn serve(
             let _ = stop_rx2.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;
         } => tracing::warn!("grace period over; dropping the requests still in flight"),
+    }
+    // The workers stopped claiming when the signal came; the jobs they hold finish within the
+    // grace period, else their leases expire and another worker takes them.
+    let drained = tokio::time::timeout(grace, async {
+        while background.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("grace period over; jobs still running are left to their leases");
     }
     if let Readiness::Failed(e) = state.readiness() {
         return Err(std::io::Error::other(e));

@@ -50,6 +50,15 @@ pub enum ApiError {
     /// The models did not load (readiness).
     #[error("the models did not load: {0}")]
     ModelsFailed(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("only a queued job can be cancelled; this one is {0}")]
+    NotCancellable(jobs::JobStatus),
+    /// The job queue refused or failed.
+    #[error("{0}")]
+    Jobs(#[from] jobs::StoreError),
+    #[error("this process has no job queue")]
+    NoJobs,
     #[error("internal error")]
     Internal(String),
 }
@@ -75,6 +84,15 @@ impl ApiError {
                 ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::ModelsFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotCancellable(_) => StatusCode::CONFLICT,
+            ApiError::Jobs(e) => match e {
+                jobs::StoreError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+                jobs::StoreError::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
+                jobs::StoreError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            ApiError::NoJobs => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +109,15 @@ impl ApiError {
             ApiError::Deadline { .. } => "deadline_exceeded",
             ApiError::Pipeline { code, .. } => code,
             ApiError::ModelsFailed(_) => "models_failed",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::NotCancellable(_) => "job_not_cancellable",
+            ApiError::Jobs(e) => match e {
+                jobs::StoreError::QueueFull { .. } => "jobs_queue_full",
+                jobs::StoreError::IdempotencyConflict => "idempotency_key_reused",
+                jobs::StoreError::Corrupt(_) => "internal_error",
+                _ => "database_unavailable",
+            },
+            ApiError::NoJobs => "jobs_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -100,9 +127,13 @@ impl ApiError {
     pub fn problem(&self, request_id: &str) -> Problem {
         let status = self.status();
         let detail = match self {
-            ApiError::Internal(_) => format!(
+            ApiError::Internal(_) | ApiError::Jobs(jobs::StoreError::Corrupt(_)) => format!(
                 "an internal error occurred; quote request id {request_id} when reporting it"
             ),
+            // The database's own message may name hosts and users.
+            ApiError::Jobs(e) if e.is_unavailable() => {
+                "the job database is unreachable; retry later".into()
+            }
             other => other.to_string(),
         };
         Problem {
@@ -116,10 +147,19 @@ impl ApiError {
     }
 
     pub fn into_response_with(self, request_id: &str) -> Response {
-        if let ApiError::Internal(msg) = &self {
-            tracing::error!(request_id, error = %msg, "internal error");
+        match &self {
+            ApiError::Internal(msg) => tracing::error!(request_id, error = %msg, "internal error"),
+            ApiError::Jobs(e) if self.status().is_server_error() => {
+                tracing::error!(request_id, error = %e, "job store error")
+            }
+            _ => {}
         }
-        let retry = matches!(self, ApiError::QueueFull { .. } | ApiError::NotReady);
+        let retry = matches!(
+            self,
+            ApiError::QueueFull { .. }
+                | ApiError::NotReady
+                | ApiError::Jobs(jobs::StoreError::QueueFull { .. })
+        );
         let mut resp = problem_response(&self.problem(request_id));
         if retry {
             resp.headers_mut()

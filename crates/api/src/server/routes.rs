@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use kie::FieldName;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -39,8 +39,26 @@ use doc_input::DocumentKind;
                        and total from PDFs (every page) and images, with confidence and evidence. \
                        Errors are RFC 9457 problem details with a stable `code`."
     ),
-    paths(extract, extract_batch, health, livez, readyz, ping, version, metrics),
+    paths(
+        extract,
+        extract_batch,
+        super::job_routes::submit,
+        super::job_routes::list,
+        super::job_routes::get,
+        super::job_routes::cancel,
+        health,
+        livez,
+        readyz,
+        ping,
+        version,
+        metrics
+    ),
     components(schemas(
+        jobs::JobView,
+        jobs::JobSummary,
+        jobs::WebhookEvent,
+        super::job_routes::JobForm,
+        super::job_routes::JobList,
         ExtractResponse,
         BatchResponse,
         BatchItem,
@@ -51,7 +69,11 @@ use doc_input::DocumentKind;
         BatchForm
     )),
     modifiers(&BearerAuth),
-    tags((name = "extraction"), (name = "operations"))
+    tags(
+        (name = "extraction"),
+        (name = "jobs", description = "Asynchronous extraction: queue a document, read the result or receive it by webhook"),
+        (name = "operations")
+    )
 )]
 pub struct ApiDoc;
 
@@ -78,6 +100,14 @@ pub fn router(state: AppState) -> Router {
     let extraction = Router::new()
         .route("/v1/extract", post(extract))
         .route("/v1/extract-batch", post(extract_batch))
+        .route(
+            "/v1/jobs",
+            post(super::job_routes::submit).get(super::job_routes::list),
+        )
+        .route(
+            "/v1/jobs/{id}",
+            get(super::job_routes::get).delete(super::job_routes::cancel),
+        )
         // The files are counted against the limit as they stream in (upload.rs); this outer
         // limit leaves room for the multipart framing and for draining an oversized upload, so
         // that a client without `Expect: 100-continue` still reads its 413.
@@ -85,17 +115,26 @@ pub fn router(state: AppState) -> Router {
             limit.saturating_add(FRAMING + DRAIN_CAP as usize),
         ))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
-    let ops = Router::new()
-        .route("/v1/health", get(health))
-        .route("/livez", get(livez))
+    let ops = Router::new().route("/v1/health", get(health));
+    let app = Router::new()
+        .merge(extraction)
+        .merge(ops)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()));
+    finish(app, state)
+}
+
+/// The probes, version and metrics alone: what a worker serves on its health port.
+pub fn probes(state: AppState) -> Router {
+    finish(Router::new(), state)
+}
+
+/// Adds the probes, the fallback and the middleware every port has.
+fn finish(app: Router<AppState>, state: AppState) -> Router {
+    app.route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/ping", get(ping))
         .route("/version", get(version))
-        .route("/metrics", get(metrics));
-    Router::new()
-        .merge(extraction)
-        .merge(ops)
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
@@ -203,7 +242,7 @@ fn request_id(req: &Request) -> String {
 }
 
 /// Options given as query parameters (form fields of the same names win).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExtractQuery {
     /// KIE backend (default: the server's).
@@ -253,14 +292,14 @@ struct BatchForm {
 
 /// A request's options, resolved.
 #[derive(Debug, Clone)]
-struct Resolved {
+pub(super) struct Resolved {
     req: ExtractRequest,
     include: Include,
     /// `Cache-Control: no-cache` (or `no-store`): compute afresh (the result is still cached).
     fresh: bool,
 }
 
-fn wants_fresh(req: &Request) -> bool {
+pub(super) fn wants_fresh(req: &Request) -> bool {
     req.headers()
         .get_all(header::CACHE_CONTROL)
         .iter()
@@ -274,31 +313,42 @@ fn wants_fresh(req: &Request) -> bool {
         })
 }
 
-fn resolve(
-    st: &AppState,
-    q: &ExtractQuery,
-    form: &Form,
-    fresh: bool,
-) -> Result<Resolved, ApiError> {
-    let pick = |name: &str, qv: &Option<String>| {
-        form.get(name)
-            .map(String::from)
-            .or_else(|| qv.clone())
-            .filter(|s| !s.trim().is_empty())
-    };
+impl ExtractQuery {
+    /// The options of a request: each form field, else the query parameter of its name.
+    pub(super) fn merged(&self, form: &Form) -> ExtractQuery {
+        let pick = |name: &str, qv: &Option<String>| {
+            form.get(name)
+                .map(String::from)
+                .or_else(|| qv.clone())
+                .filter(|s| !s.trim().is_empty())
+        };
+        ExtractQuery {
+            backend: pick("backend", &self.backend),
+            include: pick("include", &self.include),
+            country: pick("country", &self.country),
+            language: pick("language", &self.language),
+            currency: pick("currency", &self.currency),
+            fields: pick("fields", &self.fields),
+            embedded_invoice: pick("embedded_invoice", &self.embedded_invoice),
+        }
+    }
+}
+
+/// Checks a request's options (from [`ExtractQuery::merged`]) against the server's defaults.
+pub(super) fn resolve(st: &AppState, q: &ExtractQuery, fresh: bool) -> Result<Resolved, ApiError> {
     let defaults = &st.settings().defaults;
     let mut options = defaults.options.clone();
     options.rules.today = chrono::Local::now().date_naive();
-    if let Some(c) = pick("country", &q.country) {
-        options.rules.hints.country = Some(c);
+    if let Some(c) = &q.country {
+        options.rules.hints.country = Some(c.clone());
     }
-    if let Some(l) = pick("language", &q.language) {
-        options.rules.hints.language = Some(l);
+    if let Some(l) = &q.language {
+        options.rules.hints.language = Some(l.clone());
     }
-    if let Some(c) = pick("currency", &q.currency) {
-        options.rules.hints.currency = Some(c);
+    if let Some(c) = &q.currency {
+        options.rules.hints.currency = Some(c.clone());
     }
-    if let Some(f) = pick("fields", &q.fields) {
+    if let Some(f) = &q.fields {
         let fields = f
             .split(',')
             .map(|s| s.trim().parse::<FieldName>())
@@ -306,12 +356,12 @@ fn resolve(
             .map_err(ApiError::BadRequest)?;
         options.fields = Some(fields);
     }
-    let embedded_invoice = match pick("embedded_invoice", &q.embedded_invoice) {
+    let embedded_invoice = match &q.embedded_invoice {
         Some(v) => v.parse().map_err(ApiError::BadRequest)?,
         None => defaults.embedded_invoice,
     };
     let mut include = Include::default();
-    if let Some(inc) = pick("include", &q.include) {
+    if let Some(inc) = &q.include {
         for part in inc.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match part {
                 "ocr" => include.ocr = true,
@@ -326,7 +376,7 @@ fn resolve(
     }
     Ok(Resolved {
         req: ExtractRequest {
-            backend: pick("backend", &q.backend),
+            backend: q.backend.clone(),
             options,
             embedded_invoice,
             keep_images: false,
@@ -372,7 +422,7 @@ async fn extract(
     let result = async {
         let fresh = wants_fresh(&req);
         let form = form_of(&st, req, &["file"], 1).await?;
-        let opts = resolve(&st, &q, &form, fresh)?;
+        let opts = resolve(&st, &q.merged(&form), fresh)?;
         let upload = form.files.into_iter().next().ok_or_else(|| {
             ApiError::BadRequest("no file: send the document as the multipart part `file`".into())
         })?;
@@ -412,7 +462,7 @@ async fn extract_batch(
         let max = st.settings().max_batch_files;
         let fresh = wants_fresh(&req);
         let form = form_of(&st, req, &["files[]", "files", "file"], max).await?;
-        let opts = resolve(&st, &q, &form, fresh)?;
+        let opts = resolve(&st, &q.merged(&form), fresh)?;
         if form.files.is_empty() {
             return Err(ApiError::BadRequest(
                 "no files: send each document as a multipart part `files[]`".into(),
@@ -464,7 +514,7 @@ async fn extract_batch(
     }
 }
 
-async fn form_of(
+pub(super) async fn form_of(
     st: &AppState,
     req: Request,
     file_names: &[&str],
@@ -518,16 +568,9 @@ async fn form_of(
     .await
 }
 
-/// One document: sniff, allow-list, cache, queue, OCR on a blocking thread, KIE, response.
-async fn process(
-    st: &AppState,
-    request_id: &str,
-    upload: Upload,
-    opts: &Resolved,
-    deadline: tokio::time::Instant,
-) -> Result<ExtractResponse, ApiError> {
-    let pipeline = st.pipeline().cloned().ok_or(ApiError::NotReady)?;
-    let kind = pipeline.sniff(&upload.bytes).map_err(ApiError::from)?;
+/// What the document is, when this server accepts its kind.
+pub(super) fn accepted_kind(st: &AppState, bytes: &[u8]) -> Result<DocumentKind, ApiError> {
+    let kind = crate::pipeline::sniff(bytes).map_err(ApiError::from)?;
     let allowed = &st.settings().allowed;
     if !allowed.contains(&kind) {
         return Err(ApiError::UnsupportedType {
@@ -542,6 +585,20 @@ async fn process(
             ),
         });
     }
+    Ok(kind)
+}
+
+/// One document: sniff, allow-list, cache, queue, OCR on a blocking thread, KIE, response.
+/// `POST /v1/extract` and the job workers both run it.
+pub(super) async fn process(
+    st: &AppState,
+    request_id: &str,
+    upload: Upload,
+    opts: &Resolved,
+    deadline: tokio::time::Instant,
+) -> Result<ExtractResponse, ApiError> {
+    let pipeline = st.pipeline().cloned().ok_or(ApiError::NotReady)?;
+    let kind = accepted_kind(st, &upload.bytes)?;
     let backend = pipeline
         .backend(opts.req.backend.as_deref())
         .map_err(ApiError::from)?
@@ -709,13 +766,19 @@ async fn livez() -> &'static str {
     "ok"
 }
 
-/// 200 once the models are loaded and warm; 503 before (or when loading failed).
+/// 200 once the models are loaded and warm and the job database answers; 503 before (or
+/// when loading failed, or the database is unreachable).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready"),
-        (status = 503, description = "Loading or failed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Loading or failed, or the job database unreachable", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn readyz(State(st): State<AppState>, Extension(id): Extension<RequestId>) -> Response {
+    if let Some(j) = st.jobs()
+        && let Err(e) = j.store.ping().await
+    {
+        return ApiError::Jobs(e).into_response_with(&id.0);
+    }
     match st.readiness() {
         Readiness::Ready => (StatusCode::OK, "ready").into_response(),
         Readiness::Loading => ApiError::NotReady.into_response_with(&id.0),
@@ -764,6 +827,27 @@ async fn version(State(st): State<AppState>) -> Json<VersionResponse> {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Metrics", content_type = "text/plain")))]
 async fn metrics(State(st): State<AppState>) -> Response {
+    if let Some(j) = st.jobs() {
+        match j.store.stats().await {
+            Ok(stats) => {
+                for (status, n) in stats.by_status {
+                    st.metrics()
+                        .jobs
+                        .get_or_create(&super::metrics::StatusLabel {
+                            status: status.to_string(),
+                        })
+                        .set(i64::try_from(n).unwrap_or(i64::MAX));
+                }
+                st.metrics().job_queue_age.set(
+                    stats
+                        .oldest_queued_age
+                        .map(|d| d.as_secs_f64())
+                        .unwrap_or(0.0),
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the job counts"),
+        }
+    }
     if let Some(p) = st.pipeline() {
         for (name, open) in p.open_circuits() {
             st.metrics()
