@@ -537,7 +537,9 @@ impl JobArgs {
             if v.is_finite() && v >= 0.0 {
                 Ok(std::time::Duration::from_secs_f64(v))
             } else {
-                Err(invalid(format!("{name} must be a non-negative number of seconds")))
+                Err(invalid(format!(
+                    "{name} must be a non-negative number of seconds"
+                )))
             }
         };
         let lease = secs(self.job_lease, "--job-lease")?;

@@ -156,11 +156,7 @@ impl Metrics {
             rss_bytes.clone(),
         );
         let jobs = Family::<StatusLabel, Gauge>::default();
-        registry.register(
-            "jobs",
-            "Jobs in the queue's store by status",
-            jobs.clone(),
-        );
+        registry.register("jobs", "Jobs in the queue's store by status", jobs.clone());
         let job_queue_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register(
             "job_queue_oldest_age_seconds",

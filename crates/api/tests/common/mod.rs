@@ -14,6 +14,8 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub log: mpsc::Receiver<String>,
+    /// The server's data directory (its job store), deleted with it.
+    pub data: Option<tempfile::TempDir>,
 }
 
 impl Drop for Server {
@@ -31,8 +33,10 @@ pub fn sample(name: &str) -> Vec<u8> {
     std::fs::read(root().join("samples").join(name)).expect("sample")
 }
 
-/// Starts the server and waits until it listens (not until it is ready).
+/// Starts the server (its job store in a temp dir) and waits until it listens (not until it
+/// is ready).
 pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+    let data = tempfile::tempdir().expect("data dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocrlty"));
     cmd.args([
         "serve",
@@ -48,10 +52,13 @@ pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
     .env("LOG_FORMAT", "json")
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
+    cmd.env("OCRLTY_DATA_DIR", data.path());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    spawn_and_wait(&mut cmd)
+    let mut server = spawn_and_wait(&mut cmd);
+    server.data = Some(data);
+    server
 }
 
 /// Spawns `cmd` with stderr captured and waits for its "listening on http://ADDR" line.
@@ -82,6 +89,7 @@ pub fn spawn_and_wait(cmd: &mut Command) -> Server {
                         child,
                         base: format!("http://{addr}"),
                         log: rx,
+                        data: None,
                     };
                 }
             }
