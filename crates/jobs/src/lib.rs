@@ -29,6 +29,8 @@ pub mod testing;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::value::RawValue;
+
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use view::{JobSummary, JobView, WebhookEvent};
@@ -155,16 +157,23 @@ pub struct Claimed {
     pub options: serde_json::Value,
 }
 
-/// How an attempt ended.
+/// How an attempt ended. The JSON is kept as written (numbers keep their digits).
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// The result (JSON).
-    Succeeded(serde_json::Value),
-    /// Failed for good (the document is bad): the error (JSON).
-    Failed(serde_json::Value),
+    /// The result.
+    Succeeded(Box<RawValue>),
+    /// Failed for good (the document is bad): the error.
+    Failed(Box<RawValue>),
     /// Failed in a way another attempt may not: queued again after a backoff, or failed when
     /// this was the last attempt.
-    Retry(serde_json::Value),
+    Retry(Box<RawValue>),
+}
+
+impl Outcome {
+    /// `value` as JSON text, for the variants above.
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<Box<RawValue>> {
+        serde_json::value::to_raw_value(value)
+    }
 }
 
 /// What ending an attempt did.

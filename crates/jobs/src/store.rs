@@ -244,13 +244,13 @@ macro_rules! impl_job_store {
             ) -> $crate::Result<$crate::Ended> {
                 let (status, result, error) = match outcome {
                     $crate::Outcome::Succeeded(r) => {
-                        ($crate::JobStatus::Succeeded, Some(r.to_string()), None)
+                        ($crate::JobStatus::Succeeded, Some(r.get().to_string()), None)
                     }
                     $crate::Outcome::Failed(e) => {
-                        ($crate::JobStatus::Failed, None, Some(e.to_string()))
+                        ($crate::JobStatus::Failed, None, Some(e.get().to_string()))
                     }
                     $crate::Outcome::Retry(e) => {
-                        let e = e.to_string();
+                        let e = e.get().to_string();
                         if claim.attempt < claim.max_attempts {
                             let delay =
                                 $crate::backoff(self.settings.retry_backoff, claim.attempt);

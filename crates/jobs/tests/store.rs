@@ -97,7 +97,7 @@ async fn lifecycle(s: Arc<dyn JobStore>) {
     );
 
     let ended = s
-        .finish(&c, Outcome::Succeeded(json!({"total": "1.00"})))
+        .finish(&c, Outcome::Succeeded(raw(json!({"total": "1.00"}))))
         .await
         .expect("finish");
     assert_eq!(ended, Ended::Final(JobStatus::Succeeded));
@@ -106,7 +106,7 @@ async fn lifecycle(s: Arc<dyn JobStore>) {
     assert_eq!(v.result.expect("result").get(), r#"{"total":"1.00"}"#);
     assert!(v.finished_at.is_some() && v.expires_at.is_some());
     assert_eq!(
-        s.finish(&c, Outcome::Succeeded(json!({})))
+        s.finish(&c, Outcome::Succeeded(raw(json!({}))))
             .await
             .expect("finish"),
         Ended::LeaseLost,
@@ -170,7 +170,7 @@ async fn leases(s: Arc<dyn JobStore>) {
     assert_eq!(second.attempt, 2);
     assert!(!s.heartbeat(&first.id, &first.token).await.expect("hb"));
     assert_eq!(
-        s.finish(&first, Outcome::Succeeded(json!({})))
+        s.finish(&first, Outcome::Succeeded(raw(json!({}))))
             .await
             .expect("finish"),
         Ended::LeaseLost,
@@ -194,7 +194,10 @@ async fn retries(s: Arc<dyn JobStore>) {
     let j = s.submit(job(b"flaky")).await.expect("submit");
     let c = s.claim().await.expect("claim").expect("job");
     let ended = s
-        .finish(&c, Outcome::Retry(json!({"code": "backend_unavailable"})))
+        .finish(
+            &c,
+            Outcome::Retry(raw(json!({"code": "backend_unavailable"}))),
+        )
         .await
         .expect("finish");
     assert_eq!(ended, Ended::Requeued);
@@ -209,7 +212,10 @@ async fn retries(s: Arc<dyn JobStore>) {
     let c2 = s.claim().await.expect("claim").expect("after the backoff");
     assert_eq!(c2.attempt, 2);
     let ended = s
-        .finish(&c2, Outcome::Retry(json!({"code": "backend_unavailable"})))
+        .finish(
+            &c2,
+            Outcome::Retry(raw(json!({"code": "backend_unavailable"}))),
+        )
         .await
         .expect("finish");
     assert_eq!(ended, Ended::Final(JobStatus::Failed), "attempts used up");
@@ -218,7 +224,10 @@ async fn retries(s: Arc<dyn JobStore>) {
     let c = s.claim().await.expect("claim").expect("job");
     assert_eq!(c.id, bad.job.job_id);
     let ended = s
-        .finish(&c, Outcome::Failed(json!({"code": "unsupported_format"})))
+        .finish(
+            &c,
+            Outcome::Failed(raw(json!({"code": "unsupported_format"}))),
+        )
         .await
         .expect("finish");
     assert_eq!(ended, Ended::Final(JobStatus::Failed));
@@ -241,7 +250,7 @@ async fn outbox(s: Arc<dyn JobStore>) {
             .is_none()
     );
     let c = s.claim().await.expect("claim").expect("job");
-    s.finish(&c, Outcome::Succeeded(json!({"total": "2.00"})))
+    s.finish(&c, Outcome::Succeeded(raw(json!({"total": "2.00"}))))
         .await
         .expect("finish");
     let d = s
@@ -305,7 +314,7 @@ async fn expiry(s: Arc<dyn JobStore>) {
         .expect("submit");
     for _ in 0..2 {
         let c = s.claim().await.expect("claim").expect("job");
-        s.finish(&c, Outcome::Succeeded(json!({})))
+        s.finish(&c, Outcome::Succeeded(raw(json!({}))))
             .await
             .expect("finish");
     }
@@ -349,7 +358,7 @@ async fn concurrent_claims(s: Arc<dyn JobStore>) {
             let mut mine = Vec::new();
             while let Some(c) = s.claim().await.expect("claim") {
                 assert_eq!(
-                    s.finish(&c, Outcome::Succeeded(json!({})))
+                    s.finish(&c, Outcome::Succeeded(raw(json!({}))))
                         .await
                         .expect("finish"),
                     Ended::Final(JobStatus::Succeeded)
@@ -396,4 +405,9 @@ async fn postgres_store() {
         })
     }))
     .await;
+}
+
+/// `v` as the JSON text an outcome carries.
+fn raw(v: serde_json::Value) -> Box<serde_json::value::RawValue> {
+    jobs::Outcome::json(&v).expect("json")
 }

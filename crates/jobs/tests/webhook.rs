@@ -74,7 +74,10 @@ async fn deliveries_are_signed_retried_and_deduplicable() {
         store.submit(submit(path, bytes)).await.expect("submit");
         let c = store.claim().await.expect("claim").expect("job");
         store
-            .finish(&c, Outcome::Succeeded(serde_json::json!({"total": "9.99"})))
+            .finish(
+                &c,
+                Outcome::Succeeded(raw(serde_json::json!({"total": "9.99"}))),
+            )
             .await
             .expect("finish");
     }
@@ -147,7 +150,7 @@ async fn deliveries_are_signed_retried_and_deduplicable() {
     store.submit(submit("/cb", b"three")).await.expect("submit");
     let c = store.claim().await.expect("claim").expect("job");
     store
-        .finish(&c, Outcome::Succeeded(serde_json::json!({})))
+        .finish(&c, Outcome::Succeeded(raw(serde_json::json!({}))))
         .await
         .expect("finish");
     let d = store
@@ -164,4 +167,9 @@ async fn deliveries_are_signed_retried_and_deduplicable() {
         .expect("state")
         .expect("event");
     assert!(!delivered && attempts == 1);
+}
+
+/// `v` as the JSON text an outcome carries.
+fn raw(v: serde_json::Value) -> Box<serde_json::value::RawValue> {
+    jobs::Outcome::json(&v).expect("json")
 }

@@ -154,14 +154,12 @@ async fn execute(st: &AppState, claim: &Claimed) -> Outcome {
         routes::process(st, &claim.id, upload, &opts, deadline).await
     }
     .await;
-    let problem = |e: &ApiError| {
-        serde_json::to_value(e.problem(&claim.id)).unwrap_or(serde_json::Value::Null)
-    };
-    match result {
-        Ok(body) => match serde_json::to_value(&body) {
-            Ok(v) => Outcome::Succeeded(v),
-            Err(e) => Outcome::Retry(problem(&ApiError::Internal(e.to_string()))),
-        },
+    let problem = |e: &ApiError| Outcome::json(&e.problem(&claim.id)).unwrap_or_default();
+    // Written as /v1/extract writes it, so the stored result is that body to the digit.
+    match result
+        .and_then(|body| Outcome::json(&body).map_err(|e| ApiError::Internal(e.to_string())))
+    {
+        Ok(body) => Outcome::Succeeded(body),
         Err(e) if retryable(&e) => Outcome::Retry(problem(&e)),
         Err(e) => Outcome::Failed(problem(&e)),
     }
