@@ -8,7 +8,7 @@ use jobs::{Cancelled, JobStatus, JobSummary, JobView, NewJob};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::problem::{ApiError, Problem};
+use super::problem::{ApiError, Problem, json_or_problem};
 use super::routes::{ExtractQuery, RequestId, accepted_kind, form_of, resolve};
 
 /// `multipart/form-data` of `POST /v1/jobs`: the fields of `POST /v1/extract`, and a callback.
@@ -160,10 +160,7 @@ pub(super) async fn get(
     Extension(id): Extension<RequestId>,
     Path(job_id): Path<String>,
 ) -> Response {
-    match view(&st, &job_id).await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response_with(&id.0),
-    }
+    json_or_problem(view(&st, &job_id).await, &id.0)
 }
 
 async fn view(st: &AppState, job_id: &str) -> Result<JobView, ApiError> {
@@ -201,10 +198,7 @@ pub(super) async fn cancel(
         }
     }
     .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response_with(&id.0),
-    }
+    json_or_problem(result, &id.0)
 }
 
 /// Jobs, newest first, optionally of one status.
@@ -239,8 +233,5 @@ pub(super) async fn list(
         })
     }
     .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response_with(&id.0),
-    }
+    json_or_problem(result, &id.0)
 }

@@ -175,6 +175,14 @@ impl ApiError {
     }
 }
 
+/// A handler's answer: the value as JSON, or the error as problem details.
+pub fn json_or_problem<T: Serialize>(result: Result<T, ApiError>, request_id: &str) -> Response {
+    match result {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response_with(request_id),
+    }
+}
+
 /// A problem as an HTTP response.
 pub fn problem_response(p: &Problem) -> Response {
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

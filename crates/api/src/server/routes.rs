@@ -21,7 +21,7 @@ use super::dto::{
     BackendHealth, BatchItem, BatchResponse, ExtractResponse, HealthResponse, Include,
     VersionResponse,
 };
-use super::problem::{ApiError, Problem};
+use super::problem::{ApiError, Problem, json_or_problem};
 use super::upload::{DRAIN_CAP, Form, Upload, drain_body, read_form};
 
 /// Room for the multipart framing and the option fields beyond the files' limit.
@@ -429,10 +429,7 @@ async fn extract(
         process(&st, &id.0, upload, &opts, deadline).await
     }
     .await;
-    match result {
-        Ok(r) => Json(r).into_response(),
-        Err(e) => e.into_response_with(&id.0),
-    }
+    json_or_problem(result, &id.0)
 }
 
 /// Extract the fields from many documents; one result or error per file, in order.
@@ -508,10 +505,7 @@ async fn extract_batch(
         })
     }
     .await;
-    match result {
-        Ok(r) => Json(r).into_response(),
-        Err(e) => e.into_response_with(&id.0),
-    }
+    json_or_problem(result, &id.0)
 }
 
 pub(super) async fn form_of(
