@@ -6,50 +6,14 @@ mod oneshot;
 
 use std::sync::Arc;
 
-use ocr_core::FakeOcr;
 use ocrlty::pipeline::{ExtractRequest, Pipeline};
-use oneshot::{assert_problem, multipart, post, sample, send, state};
+use oneshot::{assert_problem, multipart, post, receipt_reader, sample, send, state};
 
-/// The sample receipt's text as a fake engine reads it off any image: labels from the left,
-/// amounts in a right-aligned column, as the receipt prints them.
+/// The pipeline on the fake engine, with no pdfium.
 fn fake_pipeline() -> Arc<Pipeline> {
-    let rows: [(&str, Option<&str>); 9] = [
-        ("KEDAI RUNCIT MAJU JAYA SDN BHD", None),
-        ("No. 12, Jalan Bunga Raya 3/2", None),
-        ("Date: 14/03/2024 10:42", None),
-        ("Sub Total", Some("61.80")),
-        ("SST 6%", Some("3.71")),
-        ("Rounding", Some("-0.01")),
-        ("TOTAL (RM)", Some("65.50")),
-        ("Cash", Some("70.00")),
-        ("Change", Some("4.50")),
-    ];
-    let unit = 0.025;
-    let lines = rows
-        .iter()
-        .enumerate()
-        .map(|(r, (label, amount))| {
-            let (top, bottom) = (0.1 + 0.08 * r as f32, 0.13 + 0.08 * r as f32);
-            let mut x = 0.05;
-            let mut words: Vec<(String, [f32; 4])> = label
-                .split_whitespace()
-                .map(|t| {
-                    let w = unit * t.chars().count() as f32;
-                    let word = (t.to_string(), [x, top, x + w, bottom]);
-                    x += w + unit;
-                    word
-                })
-                .collect();
-            if let Some(a) = amount {
-                let w = unit * a.chars().count() as f32;
-                words.push((a.to_string(), [0.9 - w, top, 0.9, bottom]));
-            }
-            words
-        })
-        .collect();
     Arc::new(
         Pipeline::builder()
-            .reader(Arc::new(FakeOcr::new(lines)))
+            .reader(Arc::new(receipt_reader()))
             .without_pdfium()
             .build()
             .expect("builds without native libraries"),

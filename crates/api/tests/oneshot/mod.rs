@@ -17,9 +17,14 @@ struct Args {
 }
 
 pub fn state(flags: &[&str]) -> AppState {
+    AppState::new(settings(flags))
+}
+
+/// The server settings of `ocrlty serve FLAGS...`.
+pub fn settings(flags: &[&str]) -> ServerSettings {
     let args = Args::parse_from(std::iter::once("serve").chain(flags.iter().copied()));
     let config = args.serve.resolve().expect("valid flags");
-    AppState::new(ServerSettings::from_args(&args.serve, config.request))
+    ServerSettings::from_args(&args.serve, config.request)
 }
 
 pub fn sample(name: &str) -> Vec<u8> {
@@ -92,4 +97,44 @@ pub fn assert_problem(h: &axum::http::HeaderMap, v: &Value, status: u16, code: &
     assert_eq!(v["code"], code, "{v}");
     assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
     assert!(v["request_id"].is_string(), "{v}");
+}
+
+/// A fake engine that reads the sample receipt's text off any image: labels from the left,
+/// amounts in a right-aligned column, as the receipt prints them. No ONNX Runtime, no models.
+pub fn receipt_reader() -> ocr_core::FakeOcr {
+    let rows: [(&str, Option<&str>); 9] = [
+        ("KEDAI RUNCIT MAJU JAYA SDN BHD", None),
+        ("No. 12, Jalan Bunga Raya 3/2", None),
+        ("Date: 14/03/2024 10:42", None),
+        ("Sub Total", Some("61.80")),
+        ("SST 6%", Some("3.71")),
+        ("Rounding", Some("-0.01")),
+        ("TOTAL (RM)", Some("65.50")),
+        ("Cash", Some("70.00")),
+        ("Change", Some("4.50")),
+    ];
+    let unit = 0.025;
+    let lines: Vec<Vec<(String, [f32; 4])>> = rows
+        .iter()
+        .enumerate()
+        .map(|(r, (label, amount))| {
+            let (top, bottom) = (0.1 + 0.08 * r as f32, 0.13 + 0.08 * r as f32);
+            let mut x = 0.05;
+            let mut words: Vec<(String, [f32; 4])> = label
+                .split_whitespace()
+                .map(|t| {
+                    let w = unit * t.chars().count() as f32;
+                    let word = (t.to_string(), [x, top, x + w, bottom]);
+                    x += w + unit;
+                    word
+                })
+                .collect();
+            if let Some(a) = amount {
+                let w = unit * a.chars().count() as f32;
+                words.push((a.to_string(), [0.9 - w, top, 0.9, bottom]));
+            }
+            words
+        })
+        .collect();
+    ocr_core::FakeOcr::new(lines)
 }
