@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced first by every script in scripts/ (not run on its own):
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 # Strict mode; ROOT (the repository); EVAL (../shared/eval, or OCRLTY_EVAL_DIR); and:
