@@ -467,6 +467,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SHUTDOWN_GRACE_S", default_value_t = 30.0)]
     pub shutdown_grace: f64,
 
+    /// Also answer `/v1/chat/completions` and `/v1/models` by passing them to the model server
+    /// at VLLM_BASE_URL (behind the API key check): one gateway for both kinds of client.
+    #[arg(long, env = "PROXY_MODEL_SERVER", default_value_t = false, action = clap::ArgAction::Set)]
+    pub proxy_model_server: bool,
+
     #[command(flatten)]
     pub jobs: JobArgs,
 
@@ -590,6 +595,11 @@ impl ServeArgs {
             }
         }
         self.jobs.store_settings()?;
+        if self.proxy_model_server && self.pipeline.openai.vllm_base_url.is_none() {
+            return Err(invalid(
+                "PROXY_MODEL_SERVER needs VLLM_BASE_URL: the model server to pass requests to",
+            ));
+        }
         self.pipeline.resolve()
     }
 }

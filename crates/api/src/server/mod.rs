@@ -8,6 +8,7 @@ pub mod dto;
 mod job_routes;
 pub mod metrics;
 pub mod problem;
+mod proxy;
 mod routes;
 mod upload;
 mod worker;
@@ -42,6 +43,28 @@ pub struct ServerSettings {
     api_key_hashes: Vec<[u8; 32]>,
     /// Locale hints, the rules switch and the e-invoice mode of a request that gives none.
     pub defaults: ExtractRequest,
+    /// Where `/v1/chat/completions` and `/v1/models` go (`PROXY_MODEL_SERVER`); none: not served.
+    pub proxy: Option<ProxyTarget>,
+}
+
+/// The model server the gateway routes pass requests to.
+#[derive(Clone)]
+pub struct ProxyTarget {
+    /// `VLLM_BASE_URL`, e.g. `http://tilt:8001/v1`.
+    pub base_url: String,
+    /// `VLLM_API_KEY`, sent in place of the client's (which was checked against `API_KEYS`).
+    pub api_key: Option<String>,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ProxyTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyTarget")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl ServerSettings {
@@ -66,6 +89,18 @@ impl ServerSettings {
                 .map(|k| sha256(k.as_bytes()))
                 .collect(),
             defaults,
+            proxy: args
+                .proxy_model_server
+                .then(|| args.pipeline.openai.vllm_base_url.clone())
+                .flatten()
+                .map(|base_url| ProxyTarget {
+                    base_url,
+                    api_key: Some(args.pipeline.openai.vllm_api_key.0.clone())
+                        .filter(|k| !k.is_empty()),
+                    timeout: Duration::from_secs_f64(
+                        args.pipeline.openai.vllm_timeout.clamp(1.0, 3600.0),
+                    ),
+                }),
         }
     }
 
@@ -112,6 +147,8 @@ struct Inner {
     metrics: metrics::Metrics,
     started: Instant,
     jobs: Option<JobsConfig>,
+    /// The gateway routes' client (no redirects followed).
+    http: reqwest::Client,
 }
 
 impl AppState {
@@ -132,6 +169,10 @@ impl AppState {
             metrics: metrics::Metrics::new(),
             started: Instant::now(),
             jobs,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
         }))
     }
 

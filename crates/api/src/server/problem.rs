@@ -59,6 +59,9 @@ pub enum ApiError {
     Jobs(#[from] jobs::StoreError),
     #[error("this process has no job queue")]
     NoJobs,
+    /// The gateway could not reach the model server, or it took too long.
+    #[error("{message}")]
+    ModelServer { message: String, timeout: bool },
     #[error("internal error")]
     Internal(String),
 }
@@ -93,6 +96,8 @@ impl ApiError {
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             },
             ApiError::NoJobs => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ModelServer { timeout: true, .. } => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::ModelServer { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -118,6 +123,8 @@ impl ApiError {
                 _ => "database_unavailable",
             },
             ApiError::NoJobs => "jobs_unavailable",
+            ApiError::ModelServer { timeout: true, .. } => "model_server_timeout",
+            ApiError::ModelServer { .. } => "model_server_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }

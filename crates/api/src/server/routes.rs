@@ -46,6 +46,8 @@ use doc_input::DocumentKind;
         super::job_routes::list,
         super::job_routes::get,
         super::job_routes::cancel,
+        super::proxy::models,
+        super::proxy::chat,
         health,
         livez,
         readyz,
@@ -72,6 +74,7 @@ use doc_input::DocumentKind;
     tags(
         (name = "extraction"),
         (name = "jobs", description = "Asynchronous extraction: queue a document, read the result or receive it by webhook"),
+        (name = "gateway", description = "Only with PROXY_MODEL_SERVER=1: the model server's OpenAI routes, passed through"),
         (name = "operations")
     )
 )]
@@ -108,6 +111,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/jobs/{id}",
             get(super::job_routes::get).delete(super::job_routes::cancel),
         )
+        .route("/v1/models", get(super::proxy::models))
+        .route("/v1/chat/completions", post(super::proxy::chat))
         // The files are counted against the limit as they stream in (upload.rs); this outer
         // limit leaves room for the multipart framing and for draining an oversized upload, so
         // that a client without `Expect: 100-continue` still reads its 413.
