@@ -89,6 +89,12 @@ pub struct OcrEngineArgs {
     /// as it stands.
     #[arg(long, env = "OCR_ORIENTATION", default_value_t = true, action = clap::ArgAction::Set)]
     pub orientation: bool,
+
+    /// Where OCR runs: `auto` (CUDA when the build has it — `--features cuda` with ONNX
+    /// Runtime's GPU library — and it starts, else the CPU with a warning), `cpu`, or `cuda`
+    /// (an error when it cannot start).
+    #[arg(long, env = "OCR_DEVICE", default_value = "auto", value_parser = parse_device)]
+    pub ocr_device: ocr_core::Device,
 }
 
 fn parse_cls(s: &str) -> Result<ClsMode, String> {
@@ -132,6 +138,7 @@ impl OcrEngineArgs {
         cfg.fuse_graphs = self.fuse_graphs;
         cfg.orientation = self.orientation;
         cfg.max_pixels = self.max_pixels;
+        cfg.device = self.ocr_device;
         Ok(cfg)
     }
 }
@@ -384,6 +391,10 @@ impl std::fmt::Debug for Secret {
             "[redacted]"
         })
     }
+}
+
+fn parse_device(s: &str) -> Result<ocr_core::Device, String> {
+    s.parse()
 }
 
 fn parse_secret(s: &str) -> Result<Secret, String> {

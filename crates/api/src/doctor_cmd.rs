@@ -157,8 +157,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
     }
 }
 
-/// NVIDIA GPUs seen by the driver, if any. OCR runs on the CPU execution provider either way.
+/// NVIDIA GPUs seen by the driver, if any, and whether this build can run OCR on them.
 fn gpu_summary() -> String {
+    let build = if ocr_core::Device::cuda_built() {
+        "this build has CUDA OCR (OCR_DEVICE=auto uses it when it starts)"
+    } else {
+        "this build runs OCR on the CPU (build with --features cuda for the GPU)"
+    };
     let smi = std::process::Command::new("nvidia-smi")
         .args(["--query-gpu=name,memory.total", "--format=csv,noheader"])
         .output();
@@ -167,11 +172,11 @@ fn gpu_summary() -> String {
             let names = String::from_utf8_lossy(&o.stdout)
                 .trim()
                 .replace('\n', "; ");
-            format!("{names} (OCR uses the CPU execution provider)")
+            format!("{names}; {build}")
         }
         _ if Path::new("/dev/nvidia0").exists() => {
-            "an NVIDIA device node exists but nvidia-smi does not answer".into()
+            format!("an NVIDIA device node exists but nvidia-smi does not answer; {build}")
         }
-        _ => "none found (everything runs on the CPU)".into(),
+        _ => format!("none found; {build}"),
     }
 }

@@ -1,5 +1,6 @@
 //! The OCR engine: det → (cls) → rec over one image.
 
+use crate::session::Device;
 use std::time::Instant;
 
 use image::RgbImage;
@@ -62,8 +63,32 @@ struct Candidate {
 }
 
 impl OcrEngine {
+    /// `Device::Auto`: CUDA when the build has it and it starts, else the CPU — with a warning
+    /// when CUDA was built in but could not start (a missing driver or library).
+    fn new_auto(cfg: OcrConfig) -> Result<Self> {
+        if Device::cuda_built() {
+            match Self::new(OcrConfig {
+                device: Device::Cuda,
+                ..cfg.clone()
+            }) {
+                Ok(e) => return Ok(e),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "OCR_DEVICE=auto: CUDA did not start; running OCR on the CPU"
+                ),
+            }
+        }
+        Self::new(OcrConfig {
+            device: Device::Cpu,
+            ..cfg
+        })
+    }
+
     /// Loads the models and warms them up with one tiny run each.
     pub fn new(cfg: OcrConfig) -> Result<Self> {
+        if cfg.device == Device::Auto {
+            return Self::new_auto(cfg);
+        }
         cfg.validate()?;
         let opts = SessionOptions {
             intra_threads: cfg.intra_threads,

@@ -22,14 +22,35 @@ pub enum Device {
     /// CUDA; needs the `cuda` cargo feature and a CUDA build of ONNX Runtime. Registration
     /// failure is an error, never a silent fall back to the CPU.
     Cuda,
+    /// CUDA when this build and machine have it, else the CPU (with a warning when the build
+    /// has CUDA support but it cannot start).
+    Auto,
 }
 
 impl Device {
-    /// The ONNX Runtime name of the provider.
+    /// The ONNX Runtime name of the provider (`Auto` is resolved when the engine starts).
     pub fn provider_name(self) -> &'static str {
         match self {
             Device::Cpu => "CPUExecutionProvider",
             Device::Cuda => "CUDAExecutionProvider",
+            Device::Auto => "auto",
+        }
+    }
+
+    /// Whether this build can run on CUDA at all (the `cuda` feature).
+    pub const fn cuda_built() -> bool {
+        cfg!(feature = "cuda")
+    }
+}
+
+impl std::str::FromStr for Device {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda),
+            "auto" => Ok(Device::Auto),
+            other => Err(format!("unknown device '{other}' (known: auto, cpu, cuda)")),
         }
     }
 }
@@ -232,6 +253,7 @@ fn build_session(
             .build()
             .error_on_failure()])?,
         Device::Cuda => builder.with_execution_providers([cuda_provider()?])?,
+        Device::Auto => unreachable!("the engine resolves Device::Auto before loading sessions"),
     };
     match fused {
         Some(bytes) => builder.commit_from_memory(bytes),
