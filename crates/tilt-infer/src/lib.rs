@@ -69,7 +69,15 @@ pub fn device_name(d: tch::Device) -> String {
 /// Parses a device name: `auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.
 pub fn parse_device(s: &str) -> Result<tch::Device, TiltError> {
     match s.trim().to_ascii_lowercase().as_str() {
-        "auto" | "" => Ok(auto_device()),
+        "auto" | "" => {
+            let d = auto_device();
+            if d == tch::Device::Cpu {
+                tracing::warn!(
+                    "TILT_DEVICE=auto: libtorch sees no CUDA device; TILT runs on the CPU"
+                );
+            }
+            Ok(d)
+        }
         "cpu" => Ok(tch::Device::Cpu),
         "cuda" | "gpu" => Ok(tch::Device::Cuda(0)),
         other => other
