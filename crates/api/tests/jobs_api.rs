@@ -270,3 +270,70 @@ fn readiness_follows_the_job_database() {
     assert_eq!(status, 202, "{v}");
     wait_for(&s, v["job_id"].as_str().expect("id"), "succeeded");
 }
+
+#[test]
+#[cfg(unix)]
+fn a_job_belongs_to_the_api_key_that_submitted_it() {
+    let s = start(&["--workers", "0"], &[("API_KEYS", "key-a,key-b")]);
+    wait_ready(&s);
+    let form = || {
+        multipart::Form::new().part(
+            "file",
+            multipart::Part::bytes(sample("receipt-kedai-runcit.png")).file_name("r.png"),
+        )
+    };
+    let post = |key: &str| {
+        let r = client()
+            .post(format!("{}/v1/jobs", s.base))
+            .bearer_auth(key)
+            .header("Idempotency-Key", "same-key")
+            .multipart(form())
+            .send()
+            .expect("answer");
+        assert_eq!(r.status().as_u16(), 202);
+        r.json::<Value>().expect("json")["job_id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    };
+    let a = post("key-a");
+    let b = post("key-b");
+    assert_ne!(a, b, "idempotency keys are each API key's own");
+    let get = |key: &str, path: &str| {
+        let r = client()
+            .get(format!("{}{path}", s.base))
+            .bearer_auth(key)
+            .send()
+            .expect("answer");
+        (
+            r.status().as_u16(),
+            r.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    assert_eq!(get("key-a", &format!("/v1/jobs/{a}")).0, 200);
+    let (status, v) = get("key-b", &format!("/v1/jobs/{a}"));
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (404, Some("not_found")),
+        "{v}"
+    );
+    let (_, listed) = get("key-b", "/v1/jobs");
+    let ids: Vec<&str> = listed["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .filter_map(|j| j["job_id"].as_str())
+        .collect();
+    assert_eq!(ids, [b.as_str()]);
+    let r = client()
+        .delete(format!("{}/v1/jobs/{a}", s.base))
+        .bearer_auth("key-b")
+        .send()
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 404, "another key cannot cancel it");
+    let r = client()
+        .get(format!("{}/v1/jobs/{a}", s.base))
+        .send()
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 401);
+}

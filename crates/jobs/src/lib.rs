@@ -127,6 +127,9 @@ impl Default for StoreSettings {
 /// A submission.
 #[derive(Debug, Clone)]
 pub struct NewJob {
+    /// Who submits it (e.g. a hash of the API key; `""` for everyone): every read, listing and
+    /// cancellation names the owner, and idempotency keys are the owner's own.
+    pub owner: String,
     pub document: Vec<u8>,
     pub filename: Option<String>,
     /// The request's options, as the caller will read them back when it runs the job.
@@ -255,12 +258,19 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
     /// Queues a job; with an idempotency key already used for the same bytes, returns that job.
     async fn submit(&self, job: NewJob) -> Result<Submitted>;
 
-    async fn get(&self, id: &str) -> Result<Option<JobView>>;
+    /// The job, when it is `owner`'s.
+    async fn get(&self, id: &str, owner: &str) -> Result<Option<JobView>>;
 
-    /// Newest first.
-    async fn list(&self, status: Option<JobStatus>, limit: u32) -> Result<Vec<JobSummary>>;
+    /// `owner`'s jobs, newest first.
+    async fn list(
+        &self,
+        owner: &str,
+        status: Option<JobStatus>,
+        limit: u32,
+    ) -> Result<Vec<JobSummary>>;
 
-    async fn cancel(&self, id: &str) -> Result<Cancelled>;
+    /// Cancels `owner`'s queued job.
+    async fn cancel(&self, id: &str, owner: &str) -> Result<Cancelled>;
 
     /// Claims the oldest runnable job (queued and due, or running with an expired lease and
     /// attempts left) under a new lease. Jobs whose lease expired on their last attempt are

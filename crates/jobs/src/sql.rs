@@ -43,32 +43,38 @@ macro_rules! statements {
     ($now:literal, $lock:literal) => {
         $crate::sql::Sql {
             // $1 id, $2 key, $3 sha256, $4 filename, $5 document, $6 options, $7 callback,
-            // $8 max_attempts, $9 max queued. Refused (no row) when the key exists or the queue
-            // is full; the caller tells which.
+            // $8 max_attempts, $9 max queued, $10 owner. Refused (no row) when the owner's key
+            // exists or the queue is full; the caller tells which.
             submit: concat!(
                 "INSERT INTO jobs (id, status, idempotency_key, content_sha256, filename, document, \
-                 options, callback_url, max_attempts, available_at, created_at) \
-                 SELECT $1, 'queued', $2, $3, $4, $5, $6, $7, $8, ", $now, ", ", $now, " \
+                 options, callback_url, max_attempts, owner, available_at, created_at) \
+                 SELECT $1, 'queued', $2, $3, $4, $5, $6, $7, $8, $10, ", $now, ", ", $now, " \
                  WHERE (SELECT count(*) FROM jobs WHERE status = 'queued') < $9 \
-                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING ", $crate::sql::row_columns!()
+                 ON CONFLICT (owner, idempotency_key) DO NOTHING RETURNING ",
+                $crate::sql::row_columns!()
             ),
             by_key: concat!(
-                "SELECT content_sha256, ", $crate::sql::row_columns!(), " FROM jobs WHERE idempotency_key = $1"
+                "SELECT content_sha256, ", $crate::sql::row_columns!(),
+                " FROM jobs WHERE idempotency_key = $1 AND owner = $2"
             ),
-            get: concat!("SELECT ", $crate::sql::row_columns!(), " FROM jobs WHERE id = $1"),
+            get: concat!(
+                "SELECT ", $crate::sql::row_columns!(), " FROM jobs WHERE id = $1 AND owner = $2"
+            ),
             list: concat!(
-                "SELECT ", $crate::sql::row_columns!(), " FROM jobs ORDER BY created_at DESC, id LIMIT $1"
+                "SELECT ", $crate::sql::row_columns!(),
+                " FROM jobs WHERE owner = $2 ORDER BY created_at DESC, id LIMIT $1"
             ),
             list_status: concat!(
                 "SELECT ", $crate::sql::row_columns!(),
-                " FROM jobs WHERE status = $2 ORDER BY created_at DESC, id LIMIT $1"
+                " FROM jobs WHERE owner = $2 AND status = $3 ORDER BY created_at DESC, id LIMIT $1"
             ),
-            // $1 id, $2 ttl ms.
+            // $1 id, $2 ttl ms, $3 owner.
             cancel: concat!(
                 "UPDATE jobs SET status = 'cancelled', document = NULL, finished_at = ", $now,
-                ", expires_at = ", $now, " + $2 WHERE id = $1 AND status = 'queued' RETURNING id"
+                ", expires_at = ", $now, " + $2 WHERE id = $1 AND owner = $3 AND status = 'queued' \
+                 RETURNING id"
             ),
-            status_of: "SELECT status FROM jobs WHERE id = $1",
+            status_of: "SELECT status FROM jobs WHERE id = $1 AND owner = $2",
             // Running jobs whose lease expired on their last attempt.
             lost: concat!(
                 "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < ", $now,

@@ -113,6 +113,7 @@ macro_rules! impl_job_store {
                     .bind(&job.callback_url)
                     .bind(i64::from(self.settings.max_attempts))
                     .bind(i64::try_from(self.settings.max_queued).unwrap_or(i64::MAX))
+                    .bind(&job.owner)
                     .fetch_optional(&self.pool)
                     .await?;
                 if let Some(row) = row {
@@ -125,6 +126,7 @@ macro_rules! impl_job_store {
                 if let Some(key) = &job.idempotency_key {
                     let existing = sqlx::query(SQL.by_key)
                         .bind(key)
+                        .bind(&job.owner)
                         .fetch_optional(&self.pool)
                         .await?;
                     if let Some(row) = existing {
@@ -143,9 +145,14 @@ macro_rules! impl_job_store {
                 })
             }
 
-            async fn get(&self, id: &str) -> $crate::Result<Option<$crate::JobView>> {
+            async fn get(
+                &self,
+                id: &str,
+                owner: &str,
+            ) -> $crate::Result<Option<$crate::JobView>> {
                 let row = sqlx::query(SQL.get)
                     .bind(id)
+                    .bind(owner)
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(|r| $crate::store::job_row(&r)?.view()).transpose()
@@ -153,6 +160,7 @@ macro_rules! impl_job_store {
 
             async fn list(
                 &self,
+                owner: &str,
                 status: Option<$crate::JobStatus>,
                 limit: u32,
             ) -> $crate::Result<Vec<$crate::JobSummary>> {
@@ -160,6 +168,7 @@ macro_rules! impl_job_store {
                     Some(s) => {
                         sqlx::query(SQL.list_status)
                             .bind(i64::from(limit))
+                            .bind(owner)
                             .bind(s.as_str())
                             .fetch_all(&self.pool)
                             .await?
@@ -167,6 +176,7 @@ macro_rules! impl_job_store {
                     None => {
                         sqlx::query(SQL.list)
                             .bind(i64::from(limit))
+                            .bind(owner)
                             .fetch_all(&self.pool)
                             .await?
                     }
@@ -176,10 +186,11 @@ macro_rules! impl_job_store {
                     .collect()
             }
 
-            async fn cancel(&self, id: &str) -> $crate::Result<$crate::Cancelled> {
+            async fn cancel(&self, id: &str, owner: &str) -> $crate::Result<$crate::Cancelled> {
                 let done: Option<String> = sqlx::query_scalar(SQL.cancel)
                     .bind(id)
                     .bind($crate::millis(self.settings.result_ttl))
+                    .bind(owner)
                     .fetch_optional(&self.pool)
                     .await?;
                 if done.is_some() {
@@ -187,6 +198,7 @@ macro_rules! impl_job_store {
                 }
                 let status: Option<String> = sqlx::query_scalar(SQL.status_of)
                     .bind(id)
+                    .bind(owner)
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(match status {

@@ -25,6 +25,7 @@ fn settings() -> StoreSettings {
 
 fn job(bytes: &[u8]) -> NewJob {
     NewJob {
+        owner: String::new(),
         document: bytes.to_vec(),
         filename: Some("r.png".into()),
         options: json!({"country": "MY"}),
@@ -62,19 +63,29 @@ async fn lifecycle(s: Arc<dyn JobStore>) {
     assert!(a.created);
     assert_eq!(a.job.status, JobStatus::Queued);
     let b = s.submit(job(b"doc b")).await.expect("submit");
-    let view = s.get(&a.job.job_id).await.expect("get").expect("exists");
+    let view = s
+        .get(&a.job.job_id, "")
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(view.status, JobStatus::Queued);
     assert_eq!(view.attempts, 0);
-    assert!(s.get("no-such-id").await.expect("get").is_none());
+    assert!(s.get("no-such-id", "").await.expect("get").is_none());
 
     assert_eq!(
-        s.cancel(&b.job.job_id).await.expect("cancel"),
+        s.cancel(&b.job.job_id, "").await.expect("cancel"),
         Cancelled::Cancelled
     );
-    assert_eq!(s.cancel("nope").await.expect("cancel"), Cancelled::NotFound);
-    let listed = s.list(Some(JobStatus::Cancelled), 10).await.expect("list");
+    assert_eq!(
+        s.cancel("nope", "").await.expect("cancel"),
+        Cancelled::NotFound
+    );
+    let listed = s
+        .list("", Some(JobStatus::Cancelled), 10)
+        .await
+        .expect("list");
     assert_eq!(listed.len(), 1);
-    assert_eq!(s.list(None, 10).await.expect("list").len(), 2);
+    assert_eq!(s.list("", None, 10).await.expect("list").len(), 2);
 
     let c = s.claim().await.expect("claim").expect("a job");
     assert_eq!(c.id, a.job.job_id, "the cancelled job is not claimed");
@@ -86,7 +97,7 @@ async fn lifecycle(s: Arc<dyn JobStore>) {
         "nothing else runnable"
     );
     assert_eq!(
-        s.cancel(&c.id).await.expect("cancel"),
+        s.cancel(&c.id, "").await.expect("cancel"),
         Cancelled::NotQueued(JobStatus::Running)
     );
     assert!(s.heartbeat(&c.id, &c.token).await.expect("heartbeat"));
@@ -101,7 +112,7 @@ async fn lifecycle(s: Arc<dyn JobStore>) {
         .await
         .expect("finish");
     assert_eq!(ended, Ended::Final(JobStatus::Succeeded));
-    let v = s.get(&c.id).await.expect("get").expect("exists");
+    let v = s.get(&c.id, "").await.expect("get").expect("exists");
     assert_eq!(v.status, JobStatus::Succeeded);
     assert_eq!(v.result.expect("result").get(), r#"{"total":"1.00"}"#);
     assert!(v.finished_at.is_some() && v.expires_at.is_some());
@@ -134,7 +145,25 @@ async fn idempotency_and_backpressure(s: Arc<dyn JobStore>) {
         s.submit(keyed(b"other bytes")).await,
         Err(StoreError::IdempotencyConflict)
     ));
-    for i in 0..99 {
+    // Another owner: its own key space, and the first owner's job is not there for it.
+    let theirs = s
+        .submit(NewJob {
+            owner: "b".into(),
+            ..keyed(b"other bytes")
+        })
+        .await
+        .expect("another owner's key");
+    assert!(theirs.created);
+    assert_ne!(theirs.job.job_id, first.job.job_id);
+    assert!(s.get(&first.job.job_id, "b").await.expect("get").is_none());
+    assert_eq!(
+        s.cancel(&first.job.job_id, "b").await.expect("cancel"),
+        Cancelled::NotFound
+    );
+    let listed = s.list("b", None, 50).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].job_id, theirs.job.job_id);
+    for i in 0..98 {
         s.submit(job(format!("doc {i}").as_bytes()))
             .await
             .expect("under the limit");
@@ -179,7 +208,11 @@ async fn leases(s: Arc<dyn JobStore>) {
     // The second worker is lost too: its last attempt; the next claim fails the job.
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(s.claim().await.expect("claim").is_none());
-    let v = s.get(&j.job.job_id).await.expect("get").expect("exists");
+    let v = s
+        .get(&j.job.job_id, "")
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(v.status, JobStatus::Failed);
     assert!(v.error.expect("error").get().contains("worker_lost"));
     let (event, delivered, _) = s
@@ -201,7 +234,11 @@ async fn retries(s: Arc<dyn JobStore>) {
         .await
         .expect("finish");
     assert_eq!(ended, Ended::Requeued);
-    let v = s.get(&j.job.job_id).await.expect("get").expect("exists");
+    let v = s
+        .get(&j.job.job_id, "")
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(v.status, JobStatus::Queued);
     assert!(v.error.is_some(), "the last error is shown while it waits");
     assert!(
@@ -231,7 +268,11 @@ async fn retries(s: Arc<dyn JobStore>) {
         .await
         .expect("finish");
     assert_eq!(ended, Ended::Final(JobStatus::Failed));
-    let v = s.get(&bad.job.job_id).await.expect("get").expect("exists");
+    let v = s
+        .get(&bad.job.job_id, "")
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(v.attempts, 1, "a bad document is not retried");
 }
 
@@ -320,8 +361,8 @@ async fn expiry(s: Arc<dyn JobStore>) {
     }
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(s.delete_expired().await.expect("delete"), 1);
-    assert!(s.get(&plain.job.job_id).await.expect("get").is_none());
-    assert!(s.get(&hooked.job.job_id).await.expect("get").is_some());
+    assert!(s.get(&plain.job.job_id, "").await.expect("get").is_none());
+    assert!(s.get(&hooked.job.job_id, "").await.expect("get").is_some());
     let d = s
         .claim_delivery(Duration::from_secs(60))
         .await
@@ -331,7 +372,7 @@ async fn expiry(s: Arc<dyn JobStore>) {
         .await
         .expect("record");
     assert_eq!(s.delete_expired().await.expect("delete"), 1);
-    assert!(s.get(&hooked.job.job_id).await.expect("get").is_none());
+    assert!(s.get(&hooked.job.job_id, "").await.expect("get").is_none());
     assert!(
         s.delivery_state(&hooked.job.job_id)
             .await

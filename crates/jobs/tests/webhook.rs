@@ -64,6 +64,7 @@ async fn deliveries_are_signed_retried_and_deduplicable() {
             .expect("open"),
     );
     let submit = |path: &str, bytes: &'static [u8]| NewJob {
+        owner: String::new(),
         document: bytes.to_vec(),
         filename: None,
         options: serde_json::json!({}),
@@ -119,7 +120,7 @@ async fn deliveries_are_signed_retried_and_deduplicable() {
     }
     // The redirecting receiver was called (and answered 307) but never followed to /cb: only
     // the first job's two deliveries reached /cb. Its event is still owed.
-    let jobs = store.list(None, 10).await.expect("list");
+    let jobs = store.list("", None, 10).await.expect("list");
     let mut settled = 0;
     for j in jobs {
         let (_, delivered, attempts) = store

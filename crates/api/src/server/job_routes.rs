@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::problem::{ApiError, Problem, json_or_problem};
-use super::routes::{ExtractQuery, RequestId, accepted_kind, form_of, resolve};
+use super::routes::{ExtractQuery, Owner, RequestId, accepted_kind, form_of, resolve};
 
 /// `multipart/form-data` of `POST /v1/jobs`: the fields of `POST /v1/extract`, and a callback.
 #[derive(Debug, utoipa::ToSchema)]
@@ -85,6 +85,7 @@ fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
 pub(super) async fn submit(
     State(st): State<AppState>,
     Extension(id): Extension<RequestId>,
+    owner: Option<Extension<Owner>>,
     Query(q): Query<ExtractQuery>,
     req: Request,
 ) -> Response {
@@ -114,6 +115,7 @@ pub(super) async fn submit(
         let submitted = j
             .store
             .submit(NewJob {
+                owner: owner_of(owner),
                 document: upload.bytes.to_vec(),
                 filename: upload.filename,
                 options: serde_json::to_value(&options)
@@ -158,15 +160,21 @@ pub(super) async fn submit(
 pub(super) async fn get(
     State(st): State<AppState>,
     Extension(id): Extension<RequestId>,
+    owner: Option<Extension<Owner>>,
     Path(job_id): Path<String>,
 ) -> Response {
-    json_or_problem(view(&st, &job_id).await, &id.0)
+    json_or_problem(view(&st, &job_id, &owner_of(owner)).await, &id.0)
 }
 
-async fn view(st: &AppState, job_id: &str) -> Result<JobView, ApiError> {
+/// The job's owner: the API key's hash, or `""` on a server without keys.
+fn owner_of(owner: Option<Extension<Owner>>) -> String {
+    owner.map(|Extension(o)| o.0).unwrap_or_default()
+}
+
+async fn view(st: &AppState, job_id: &str, owner: &str) -> Result<JobView, ApiError> {
     let j = st.jobs().ok_or(ApiError::NoJobs)?;
     j.store
-        .get(job_id)
+        .get(job_id, owner)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no job '{job_id}' (or it expired)")))
 }
@@ -187,12 +195,14 @@ async fn view(st: &AppState, job_id: &str) -> Result<JobView, ApiError> {
 pub(super) async fn cancel(
     State(st): State<AppState>,
     Extension(id): Extension<RequestId>,
+    owner: Option<Extension<Owner>>,
     Path(job_id): Path<String>,
 ) -> Response {
+    let owner = owner_of(owner);
     let result = async {
         let j = st.jobs().ok_or(ApiError::NoJobs)?;
-        match j.store.cancel(&job_id).await? {
-            Cancelled::Cancelled => view(&st, &job_id).await,
+        match j.store.cancel(&job_id, &owner).await? {
+            Cancelled::Cancelled => view(&st, &job_id, &owner).await,
             Cancelled::NotQueued(s) => Err(ApiError::NotCancellable(s)),
             Cancelled::NotFound => Err(ApiError::NotFound(format!("no job '{job_id}'"))),
         }
@@ -216,8 +226,10 @@ pub(super) async fn cancel(
 pub(super) async fn list(
     State(st): State<AppState>,
     Extension(id): Extension<RequestId>,
+    owner: Option<Extension<Owner>>,
     Query(q): Query<ListQuery>,
 ) -> Response {
+    let owner = owner_of(owner);
     let result = async {
         let j = st.jobs().ok_or(ApiError::NoJobs)?;
         let status = q
@@ -229,7 +241,7 @@ pub(super) async fn list(
             .map_err(ApiError::BadRequest)?;
         let limit = q.limit.unwrap_or(50).clamp(1, 500);
         Ok::<_, ApiError>(JobList {
-            jobs: j.store.list(status, limit).await?,
+            jobs: j.store.list(&owner, status, limit).await?,
         })
     }
     .await;

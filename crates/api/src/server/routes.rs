@@ -215,6 +215,22 @@ async fn not_found(Extension(id): Extension<RequestId>) -> Response {
     super::problem::problem_response(&p)
 }
 
+/// Whose jobs a request sees: the SHA-256 of its API key, hex (never the key itself); empty
+/// when the server has no keys.
+#[derive(Debug, Clone, Default)]
+pub struct Owner(pub String);
+
+impl Owner {
+    fn of_key(key: &str) -> Self {
+        Owner(
+            super::sha256(key.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
+    }
+}
+
 /// `Authorization: Bearer <key>` when keys are configured.
 async fn require_key(State(st): State<AppState>, req: Request, next: Next) -> Response {
     if st.settings().api_key_hashes.is_empty() {
@@ -233,7 +249,12 @@ async fn require_key(State(st): State<AppState>, req: Request, next: Next) -> Re
     let refusal = match token {
         None => "missing API key: send `Authorization: Bearer <key>`",
         Some(t) if !st.key_matches(t) => "wrong API key",
-        Some(_) => return next.run(req).await,
+        Some(t) => {
+            let owner = Owner::of_key(t);
+            let mut req = req;
+            req.extensions_mut().insert(owner);
+            return next.run(req).await;
+        }
     };
     drain_body(req.into_body()).await;
     ApiError::Unauthorized(refusal.into()).into_response_with(&id)

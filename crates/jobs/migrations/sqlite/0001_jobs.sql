@@ -4,7 +4,9 @@ CREATE TABLE jobs (
     id               TEXT PRIMARY KEY,
     status           TEXT NOT NULL
                      CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
-    idempotency_key  TEXT UNIQUE,
+    -- Who submitted it (a hash of the API key; '' without keys): only they see the job.
+    owner            TEXT NOT NULL,
+    idempotency_key  TEXT,
     content_sha256   TEXT NOT NULL,
     filename         TEXT,
     -- The uploaded document; set to NULL as soon as the job ends.
@@ -24,10 +26,11 @@ CREATE TABLE jobs (
     result           TEXT,
     error            TEXT
 );
+CREATE UNIQUE INDEX jobs_idempotency ON jobs (owner, idempotency_key);
 CREATE INDEX jobs_queued ON jobs (available_at) WHERE status = 'queued';
 CREATE INDEX jobs_running ON jobs (lease_expires_at) WHERE status = 'running';
 CREATE INDEX jobs_expiry ON jobs (expires_at) WHERE expires_at IS NOT NULL;
-CREATE INDEX jobs_listing ON jobs (status, created_at);
+CREATE INDEX jobs_listing ON jobs (owner, status, created_at);
 
 -- One row per ended job with a callback: its event id is the one every delivery carries.
 CREATE TABLE webhook_outbox (
