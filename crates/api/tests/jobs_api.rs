@@ -163,7 +163,10 @@ fn refusals_have_their_status_and_code() {
         .send()
         .expect("answer");
     assert_eq!(r.status().as_u16(), 429);
-    assert!(r.headers().get("retry-after").is_some());
+    assert_eq!(
+        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("30")
+    );
     let v: Value = r.json().expect("json");
     assert_eq!(v["code"], "jobs_queue_full");
 

@@ -161,16 +161,16 @@ impl ApiError {
             }
             _ => {}
         }
-        let retry = matches!(
-            self,
-            ApiError::QueueFull { .. }
-                | ApiError::NotReady
-                | ApiError::Jobs(jobs::StoreError::QueueFull { .. })
-        );
+        // Seconds: a full OCR queue drains in seconds, a full job queue in minutes.
+        let retry = match self {
+            ApiError::QueueFull { .. } | ApiError::NotReady => Some("2"),
+            ApiError::Jobs(jobs::StoreError::QueueFull { .. }) => Some("30"),
+            _ => None,
+        };
         let mut resp = problem_response(&self.problem(request_id));
-        if retry {
+        if let Some(secs) = retry {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(secs));
         }
         if matches!(self, ApiError::Unauthorized(_)) {
             resp.headers_mut().insert(
