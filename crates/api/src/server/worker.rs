@@ -35,16 +35,22 @@ pub(super) fn start(state: &AppState, stop: watch::Receiver<bool>) -> JoinSet<()
     for n in 0..j.workers {
         set.spawn(work_loop(state.clone(), j.store.clone(), n, stop.clone()));
     }
-    match jobs::webhook::Dispatcher::new(
-        j.store.clone(),
-        &j.webhook_secret,
-        j.allowed_hosts.clone(),
-        WEBHOOK_BACKOFF,
-    ) {
-        Ok(d) => {
-            set.spawn(d.run(stop.clone(), Duration::from_millis(500)));
+    // Any process with a queue may deliver any job's webhook, so a process without the secret
+    // delivers none (its deliveries could not be verified); the others deliver them.
+    if j.webhook_secret.is_empty() {
+        tracing::info!("WEBHOOK_SECRET is unset: this process delivers no webhooks");
+    } else {
+        match jobs::webhook::Dispatcher::new(
+            j.store.clone(),
+            &j.webhook_secret,
+            j.allowed_hosts.clone(),
+            WEBHOOK_BACKOFF,
+        ) {
+            Ok(d) => {
+                set.spawn(d.run(stop.clone(), Duration::from_millis(500)));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the webhook dispatcher"),
         }
-        Err(e) => tracing::error!(error = %e, "cannot start the webhook dispatcher"),
     }
     set.spawn(sweep(j.store.clone(), stop));
     tracing::info!(
