@@ -210,10 +210,11 @@ fn waits_for_the_model_server_then_becomes_the_api() {
     assert_eq!(s.wait_exit(Duration::from_secs(60)), Some(0), "{}", s.log());
 }
 
-#[test]
-fn sigterm_reaches_both_processes() {
+/// The entrypoint with a model server inside (mock-vllm as tilt-server), once the API is
+/// ready: the script, the model server's port, the API's address.
+fn with_model_server() -> (Script, u16, String) {
     let port = free_port();
-    let mut s = entrypoint(&[
+    let s = entrypoint(&[
         ("TILT_MODEL", "/models/tilt".into()),
         ("TILT_SERVER_BIN", mock_bin().display().to_string()),
         ("TILT_PORT", port.to_string()),
@@ -221,6 +222,12 @@ fn sigterm_reaches_both_processes() {
     ]);
     let api = s.api();
     wait_ready(&api);
+    (s, port, api)
+}
+
+#[test]
+fn sigterm_reaches_both_processes() {
+    let (mut s, port, api) = with_model_server();
     assert!(port_open(port), "the model server runs");
     s.signal("-TERM");
     assert_eq!(
@@ -240,15 +247,8 @@ fn sigterm_reaches_both_processes() {
 
 #[test]
 fn one_process_dying_stops_the_container() {
-    let port = free_port();
-    let mut s = entrypoint(&[
-        ("TILT_MODEL", "/models/tilt".into()),
-        ("TILT_SERVER_BIN", mock_bin().display().to_string()),
-        ("TILT_PORT", port.to_string()),
-        ("KIE_BACKEND", "openai".into()),
-    ]);
-    let api = s.api();
-    wait_ready(&api);
+    let (mut s, port, api) = with_model_server();
+    assert!(port_open(port), "the model server runs");
     let killed = Command::new("pkill")
         .args(["-KILL", "-P", &s.child.id().to_string(), "-f", "mock-vllm"])
         .status()
