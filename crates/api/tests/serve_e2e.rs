@@ -208,6 +208,7 @@ fn models_that_do_not_load_stop_the_server_with_the_reason() {
             "text",
         ])
         .env("OCR_MODEL_DIR", dir.path())
+        .env("OCRLTY_DATA_DIR", dir.path().join("data"))
         .output()
         .expect("runs");
     assert!(!out.status.success());
