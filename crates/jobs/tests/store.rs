@@ -15,10 +15,10 @@ use serde_json::json;
 fn settings() -> StoreSettings {
     StoreSettings {
         max_attempts: 2,
-        lease: Duration::from_millis(300),
+        lease: Duration::from_millis(1000),
         result_ttl: Duration::from_secs(3600),
         max_queued: 100,
-        retry_backoff: Duration::from_millis(200),
+        retry_backoff: Duration::from_millis(1000),
         webhook_max_attempts: 2,
     }
 }
@@ -189,7 +189,7 @@ async fn leases(s: Arc<dyn JobStore>) {
         .await
         .expect("submit");
     let first = s.claim().await.expect("claim").expect("job");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let second = s
         .claim()
         .await
@@ -206,7 +206,7 @@ async fn leases(s: Arc<dyn JobStore>) {
         "the first worker cannot write a result any more"
     );
     // The second worker is lost too: its last attempt; the next claim fails the job.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(s.claim().await.expect("claim").is_none());
     let v = s
         .get(&j.job.job_id, "")
@@ -245,7 +245,7 @@ async fn retries(s: Arc<dyn JobStore>) {
         s.claim().await.expect("claim").is_none(),
         "not before the backoff"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let c2 = s.claim().await.expect("claim").expect("after the backoff");
     assert_eq!(c2.attempt, 2);
     let ended = s
