@@ -332,7 +332,7 @@ fn new_id() -> String {
 fn content_hash(bytes: &[u8]) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    webhook::hex(&d)
 }
 
 fn millis(d: Duration) -> i64 {
