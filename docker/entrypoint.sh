@@ -4,6 +4,7 @@
 #   SLEEP_ON_START=1          sleep instead of starting (exec into the container to debug)
 #   TILT_MODEL=<dir>          with `serve`, start the TILT model server (tilt-server) on
 #                             127.0.0.1:$TILT_PORT (8001) first and point VLLM_BASE_URL at it
+#                             (KIE_BACKEND defaults to openai and VLLM_STYLE to tilt then)
 #   VLLM_BASE_URL=<url>/v1    with `serve`, wait until <url>/v1/models answers before starting
 #   MODEL_SERVER_TIMEOUT_S    how long to wait for the model server (600)
 #   OCRLTY_BIN, TILT_SERVER_BIN   the binaries (ocrlty, tilt-server on PATH)
@@ -44,6 +45,8 @@ if [ "$1" = serve ] && [ -n "${TILT_MODEL:-}" ]; then
   "$TILT_SERVER" --host 127.0.0.1 --port "$port" &
   children+=($!)
   export VLLM_BASE_URL="${VLLM_BASE_URL:-http://127.0.0.1:$port/v1}"
+  # A model server started here is the one the API extracts with, unless told otherwise.
+  export KIE_BACKEND="${KIE_BACKEND:-openai}" VLLM_STYLE="${VLLM_STYLE:-tilt}"
 fi
 
 if [ "$1" = serve ] && [ -n "${VLLM_BASE_URL:-}" ]; then

@@ -4,12 +4,17 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
-    // libtorch (the `tilt` feature): an rpath so the binaries find libtorch_cpu.so.
+    // libtorch (the `tilt` feature): an rpath so the binaries find libtorch_cpu.so, and with a
+    // CUDA libtorch (`scripts/setup cuda`) libtorch_cuda.so kept as a dependency: nothing calls
+    // it directly, so `--as-needed` would drop it and libtorch would see no GPU.
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     if std::env::var_os("CARGO_FEATURE_TILT").is_some()
         && let Ok(dir) = std::env::var("LIBTORCH")
     {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}/lib");
+        if Path::new(&dir).join("lib/libtorch_cuda.so").exists() {
+            println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
+        }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let git = root.join(".git");

@@ -111,8 +111,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         false,
         &format!("LIBTORCH: {SETUP}"),
     );
-    c.detail
-        .push_str(" (for the tilt backend, which this build does not include yet)");
+    c.detail.push_str(&tilt_summary(&libtorch));
     checks.push(c);
 
     let mut c = file_check(
@@ -154,6 +153,25 @@ pub fn run() -> anyhow::Result<ExitCode> {
     } else {
         println!("\n{missing_required} required piece(s) missing");
         Ok(ExitCode::from(1))
+    }
+}
+
+/// What the tilt backend would run on: whether this build has it, and the CUDA devices
+/// libtorch sees (none with the CPU-only libtorch of `scripts/setup`).
+fn tilt_summary(libtorch: &std::path::Path) -> String {
+    #[cfg(feature = "tilt")]
+    {
+        let cuda_lib = libtorch.join("lib/libtorch_cuda.so").exists();
+        match kie_tilt::cuda_device_count() {
+            0 if cuda_lib => " (the tilt backend's; CUDA libtorch, but no CUDA device: TILT_DEVICE=auto runs on the CPU)".into(),
+            0 => " (the tilt backend's; CPU-only libtorch: `scripts/setup cuda` and `scripts/build --release --gpu` for the GPU)".into(),
+            n => format!(" (the tilt backend's; {n} CUDA device(s): TILT_DEVICE=auto uses cuda:0)"),
+        }
+    }
+    #[cfg(not(feature = "tilt"))]
+    {
+        let _ = libtorch;
+        " (for the tilt backend, which this build leaves out: build with --features tilt)".into()
     }
 }
 

@@ -109,6 +109,91 @@ fn the_image_is_built_by_the_recipe_ci_runs() {
     assert!(dockerfile.contains("USER 10001"), "not root");
 }
 
+/// The names an image's `ENV` instructions set (continuation lines included).
+fn env_names(dockerfile: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_env = false;
+    for line in dockerfile.lines() {
+        let t = line.trim();
+        let body = if let Some(rest) = t.strip_prefix("ENV ") {
+            rest
+        } else if in_env {
+            t
+        } else {
+            continue;
+        };
+        in_env = body.ends_with('\\');
+        for pair in body.trim_end_matches('\\').split_whitespace() {
+            if let Some((k, _)) = pair.split_once('=') {
+                names.push(k.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// What an image's ENV may set beyond the service's own settings: where the native libraries
+/// are (read by ocr-core, doc-input and the dynamic loader) and the NVIDIA container toolkit's
+/// two switches.
+const IMAGE_ENV: [&str; 6] = [
+    "LD_LIBRARY_PATH",
+    "OCRLTY_DEPS",
+    "ORT_DYLIB_PATH",
+    "PDFIUM_LIB_DIR",
+    "NVIDIA_VISIBLE_DEVICES",
+    "NVIDIA_DRIVER_CAPABILITIES",
+];
+
+#[test]
+fn the_images_set_only_settings_that_exist() {
+    let known = known_env();
+    for file in ["docker/Dockerfile", "docker/Dockerfile.gpu"] {
+        let names = env_names(&read(file));
+        assert!(names.len() >= 5, "{file}: {names:?}");
+        for k in names {
+            assert!(
+                known.contains(&k) || IMAGE_ENV.contains(&k.as_str()),
+                "{file} sets unknown {k}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_gpu_image_is_built_by_the_gpu_recipe() {
+    let dockerfile = read("docker/Dockerfile.gpu");
+    let build = read("scripts/build");
+    assert!(
+        dockerfile.contains("RUN scripts/build --release --gpu"),
+        "the GPU image builds with scripts/build --gpu"
+    );
+    assert!(build.contains("scripts/setup\" pdfium models cuda"));
+    assert!(build.contains(". \"$ROOT/.deps/cuda/env.sh\""));
+    assert!(build.contains("--features ocrlty/tilt,ocrlty/cuda"));
+    assert!(build.contains("export CARGO_TARGET_DIR=\"$ROOT/target/gpu\""));
+    for copied in [
+        "/src/target/gpu/release/ocrlty ",
+        "/src/target/gpu/release/tilt-server ",
+        "/src/.deps/cuda/lib ",
+        "/src/.deps/pdfium ",
+        "/src/.deps/models ",
+    ] {
+        assert!(dockerfile.contains(copied), "the GPU image ships {copied}");
+    }
+    // The ONNX Runtime it loads is the one with the CUDA provider, on the loader's path with
+    // the CUDA libraries the provider needs.
+    assert!(dockerfile.contains("ORT_DYLIB_PATH=/opt/ocrlty/cuda/lib/libonnxruntime.so.1"));
+    assert!(dockerfile.contains("LD_LIBRARY_PATH=/opt/ocrlty/cuda/lib"));
+    let expose = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("EXPOSE "))
+        .expect("EXPOSE");
+    assert_eq!(expose.trim(), default_of("port"), "the API's port");
+    assert!(dockerfile.contains(r#"CMD ["ocrlty-entrypoint", "healthcheck"]"#));
+    assert!(dockerfile.contains("COPY docker/entrypoint.sh /usr/local/bin/ocrlty-entrypoint"));
+    assert!(dockerfile.contains("USER 10001"), "not root");
+}
+
 #[test]
 fn compose_files_use_real_settings_commands_and_ports() {
     let known = known_env();

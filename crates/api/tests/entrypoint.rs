@@ -218,7 +218,6 @@ fn with_model_server() -> (Script, u16, String) {
         ("TILT_MODEL", "/models/tilt".into()),
         ("TILT_SERVER_BIN", mock_bin().display().to_string()),
         ("TILT_PORT", port.to_string()),
-        ("KIE_BACKEND", "openai".into()),
     ]);
     let api = s.api();
     wait_ready(&api);
@@ -229,6 +228,19 @@ fn with_model_server() -> (Script, u16, String) {
 fn sigterm_reaches_both_processes() {
     let (mut s, port, api) = with_model_server();
     assert!(port_open(port), "the model server runs");
+    // With no KIE_BACKEND given, the API extracts through the model server it started.
+    let health = client()
+        .get(format!("{api}/v1/health"))
+        .send()
+        .and_then(|r| r.text())
+        .expect("health");
+    let health: serde_json::Value = serde_json::from_str(&health).expect("json");
+    let default = health["backends"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["default"] == true))
+        .unwrap_or_else(|| panic!("no default backend: {health}"));
+    assert_eq!(default["name"], "openai", "{health}");
+    assert_eq!(default["reachable"], true, "{health}");
     s.signal("-TERM");
     assert_eq!(
         s.wait_exit(Duration::from_secs(60)),

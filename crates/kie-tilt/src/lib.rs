@@ -12,6 +12,7 @@ mod settings;
 
 pub use backend::TiltBackend;
 pub use settings::{SettingsError, TiltArgs, TiltSettings, read_questions};
+pub use tilt_infer::cuda_device_count;
 
 /// Tiny random model directories for tests of code built on this crate.
 pub mod testing {

@@ -57,6 +57,12 @@ pub fn auto_device() -> tch::Device {
     tch::Device::cuda_if_available()
 }
 
+/// How many CUDA devices libtorch can use: 0 without a GPU, its driver, or a CUDA build of
+/// libtorch (`scripts/setup cuda`).
+pub fn cuda_device_count() -> i64 {
+    tch::Cuda::device_count()
+}
+
 /// A one-line description of a device for logs and `/health`.
 pub fn device_name(d: tch::Device) -> String {
     match d {
