@@ -224,6 +224,7 @@ impl RuleArgs {
                 ..RuleContext::default()
             },
             fields: None::<Vec<FieldName>>,
+            lists: None,
             page_images: Vec::new(),
         }
     }

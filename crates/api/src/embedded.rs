@@ -81,6 +81,12 @@ pub fn extraction(inv: &Invoice, opts: &ExtractOptions) -> Extraction {
             *x.field_mut(name) = f;
         }
     }
+    if opts.wants_list(kie::ListName::LineItems) {
+        x.line_items = inv.line_items.iter().map(line_item).collect();
+    }
+    if opts.wants_list(kie::ListName::TaxBreakdown) {
+        x.tax_breakdown = inv.tax_breakdown.iter().map(tax_line).collect();
+    }
     if inv.credit_note {
         x.warnings.push(Warning {
             code: "credit_note".into(),
@@ -103,6 +109,45 @@ pub fn extraction(inv: &Invoice, opts: &ExtractOptions) -> Extraction {
     }
     x.rules_ms = t.elapsed().as_secs_f64() * 1e3;
     x
+}
+
+/// An item of the XML: its values as decimal strings, confidence 1, the element of its amount
+/// (else its name) as evidence.
+fn line_item(l: &einvoice::LineItem) -> kie::LineItem {
+    let text = |v: &Option<Value<Decimal>>| v.as_ref().map(|v| v.value.normalize().to_string());
+    let at = l
+        .amount
+        .as_ref()
+        .map(|v| (v.path.clone(), v.raw.clone()))
+        .or_else(|| {
+            l.description
+                .as_ref()
+                .map(|v| (v.path.clone(), v.raw.clone()))
+        });
+    kie::LineItem {
+        description: l.description.as_ref().map(|v| v.value.clone()),
+        quantity: text(&l.quantity),
+        unit_price: l.unit_price.as_ref().map(|v| v.value.to_string()),
+        amount: l.amount.as_ref().map(|v| v.value.to_string()),
+        confidence: 1.0,
+        evidence: at.map(|(path, raw)| Evidence::in_xml(path, raw)),
+    }
+}
+
+/// A tax rate of the XML: its values, confidence 1, the element of its tax as evidence.
+fn tax_line(t: &einvoice::TaxLine) -> kie::TaxLine {
+    let at = [&t.amount, &t.base, &t.rate]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|v| Evidence::in_xml(v.path.clone(), v.raw.clone()));
+    kie::TaxLine {
+        rate: t.rate.as_ref().map(|v| v.value.normalize().to_string()),
+        base: t.base.as_ref().map(|v| v.value.to_string()),
+        amount: t.amount.as_ref().map(|v| v.value.to_string()),
+        confidence: 1.0,
+        evidence: at,
+    }
 }
 
 /// A value of the XML as a field: its normalised text, confidence 1, its element as evidence.

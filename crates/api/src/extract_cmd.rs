@@ -23,10 +23,16 @@ pub struct ExtractArgs {
     #[arg(long)]
     pub include_ocr: bool,
 
-    /// Write a PNG per page into this folder: every OCR word box, and the fields' evidence
-    /// boxed and labelled with value and confidence (`<file>-p<N>.png`).
+    /// Write a PNG per page into this folder: every OCR word box, and the fields', line items'
+    /// and tax rows' evidence boxed and labelled with value and confidence
+    /// (`<file>-p<N>.png`).
     #[arg(long, value_name = "DIR")]
     pub visualize: Option<PathBuf>,
+
+    /// Comma-separated fields wanted: merchant, date, currency, subtotal, tax_amount, total,
+    /// line_items, tax_breakdown (default: all).
+    #[arg(long, value_name = "LIST")]
+    pub fields: Option<String>,
 
     /// Write the JSON lines to this file instead of standard output.
     #[arg(long, short)]
@@ -100,6 +106,11 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let mut stems = std::collections::HashSet::new();
     let config = args.pipeline.resolve()?;
     let mut req = config.request.clone();
+    if let Some(f) = &args.fields {
+        let (fields, lists) = kie::parse_selection(f.split(',')).map_err(|e| anyhow::anyhow!(e))?;
+        req.options.fields = fields;
+        req.options.lists = lists;
+    }
     req.keep_images = visualizer.is_some();
     let pipeline = config.build().context("cannot start the pipeline")?;
     let include = Include {

@@ -25,6 +25,10 @@ pub struct Visualizer {
 }
 
 const WORD: Rgb<u8> = Rgb([90, 160, 255]);
+/// Line items' boxes.
+const ITEM: Rgb<u8> = Rgb([21, 101, 192]);
+/// Tax rows' boxes.
+const TAX_ROW: Rgb<u8> = Rgb([173, 20, 87]);
 
 fn colour(f: FieldName) -> Rgb<u8> {
     match f {
@@ -59,58 +63,89 @@ impl Visualizer {
         Ok(Visualizer { font })
     }
 
-    /// Draws `page`'s words and the fields found on it onto `img` (page pixels).
+    /// Draws `page`'s words, and the fields, line items and tax rows found on it, onto `img`
+    /// (page pixels).
     pub fn draw(&self, img: &mut RgbImage, page: &DocPage, x: &Extraction) {
-        let (w, h) = img.dimensions();
-        let rect = |b: [f32; 4], grow: i32| {
-            let x1 = (b[0].floor() as i32 - grow).clamp(0, w as i32 - 1);
-            let y1 = (b[1].floor() as i32 - grow).clamp(0, h as i32 - 1);
-            let x2 = (b[2].ceil() as i32 + grow).clamp(x1 + 1, w as i32);
-            let y2 = (b[3].ceil() as i32 + grow).clamp(y1 + 1, h as i32);
-            Rect::at(x1, y1).of_size((x2 - x1) as u32, (y2 - y1) as u32)
-        };
         // The image is the page as sent; a page read turned has its boxes turned back.
         for word in &page.words {
-            draw_hollow_rect_mut(img, rect(page.to_source(word.bbox), 0), WORD);
+            let r = rect(img, page.to_source(word.bbox), 0);
+            draw_hollow_rect_mut(img, r, WORD);
         }
-        let scale = (h as f32 / 70.0).clamp(14.0, 40.0);
+        let on_page = |e: &Option<kie::Evidence>| {
+            e.as_ref()
+                .filter(|e| e.page == page.index && e.source == kie::EvidenceSource::Page)
+                .map(|e| page.to_source(e.bbox))
+        };
+        for (n, item) in x.line_items.iter().enumerate() {
+            if let Some(b) = on_page(&item.evidence) {
+                let label = format!(
+                    "item {}: {} ({:.2})",
+                    n + 1,
+                    item.amount.as_deref().unwrap_or("?"),
+                    item.confidence
+                );
+                self.boxed(img, b, ITEM, &label);
+            }
+        }
+        for row in &x.tax_breakdown {
+            if let Some(b) = on_page(&row.evidence) {
+                let label = format!(
+                    "tax {}%: {} ({:.2})",
+                    row.rate.as_deref().unwrap_or("?"),
+                    row.amount.as_deref().unwrap_or("?"),
+                    row.confidence
+                );
+                self.boxed(img, b, TAX_ROW, &label);
+            }
+        }
         for f in FieldName::ALL {
             let field = x.field(f);
-            let Some(e) = field
-                .evidence
-                .as_ref()
-                .filter(|e| e.page == page.index && e.source == kie::EvidenceSource::Page)
-            else {
-                continue;
-            };
-            let c = colour(f);
-            let bbox = page.to_source(e.bbox);
-            for grow in 1..=3 {
-                draw_hollow_rect_mut(img, rect(bbox, grow), c);
+            if let Some(b) = on_page(&field.evidence) {
+                let label = format!(
+                    "{}: {} ({:.2})",
+                    f.as_str(),
+                    field.value.as_deref().unwrap_or("?"),
+                    field.confidence
+                );
+                self.boxed(img, b, colour(f), &label);
             }
-            let label = format!(
-                "{}: {} ({:.2})",
-                f.as_str(),
-                field.value.as_deref().unwrap_or("?"),
-                field.confidence
-            );
-            let (tw, th) = imageproc::drawing::text_size(scale, &self.font, &label);
-            let lx = (bbox[0].floor() as i32).clamp(0, (w as i32 - tw as i32).max(0));
-            let above = bbox[1].floor() as i32 - 4 - th as i32 - 4;
-            let ly = if above >= 0 {
-                above
-            } else {
-                bbox[3].ceil() as i32 + 4
-            };
-            draw_filled_rect_mut(
-                img,
-                Rect::at(lx, ly).of_size(tw + 6, th + 6),
-                Rgb([255, 255, 255]),
-            );
-            draw_hollow_rect_mut(img, Rect::at(lx, ly).of_size(tw + 6, th + 6), c);
-            draw_text_mut(img, c, lx + 3, ly + 2, scale, &self.font, &label);
         }
     }
+
+    /// A thick box around `bbox` and its label above it (below when there is no room).
+    fn boxed(&self, img: &mut RgbImage, bbox: [f32; 4], c: Rgb<u8>, label: &str) {
+        let (w, h) = img.dimensions();
+        for grow in 1..=3 {
+            let r = rect(img, bbox, grow);
+            draw_hollow_rect_mut(img, r, c);
+        }
+        let scale = (h as f32 / 70.0).clamp(14.0, 40.0);
+        let (tw, th) = imageproc::drawing::text_size(scale, &self.font, label);
+        let lx = (bbox[0].floor() as i32).clamp(0, (w as i32 - tw as i32).max(0));
+        let above = bbox[1].floor() as i32 - 4 - th as i32 - 4;
+        let ly = if above >= 0 {
+            above
+        } else {
+            bbox[3].ceil() as i32 + 4
+        };
+        draw_filled_rect_mut(
+            img,
+            Rect::at(lx, ly).of_size(tw + 6, th + 6),
+            Rgb([255, 255, 255]),
+        );
+        draw_hollow_rect_mut(img, Rect::at(lx, ly).of_size(tw + 6, th + 6), c);
+        draw_text_mut(img, c, lx + 3, ly + 2, scale, &self.font, label);
+    }
+}
+
+/// `b` grown by `grow` pixels, clamped to the image.
+fn rect(img: &RgbImage, b: [f32; 4], grow: i32) -> Rect {
+    let (w, h) = img.dimensions();
+    let x1 = (b[0].floor() as i32 - grow).clamp(0, w as i32 - 1);
+    let y1 = (b[1].floor() as i32 - grow).clamp(0, h as i32 - 1);
+    let x2 = (b[2].ceil() as i32 + grow).clamp(x1 + 1, w as i32);
+    let y2 = (b[3].ceil() as i32 + grow).clamp(y1 + 1, h as i32);
+    Rect::at(x1, y1).of_size((x2 - x1) as u32, (y2 - y1) as u32)
 }
 
 /// Draws on a copy of each page image as read (kept by the pipeline, see

@@ -270,7 +270,13 @@ fn the_vlm_style_sends_the_page_images_and_normalises_the_answer() {
     std::fs::write(
         &answers,
         r#"{"merchant": "Muster Bürobedarf GmbH", "date": "15.03.2024", "currency": "€",
-            "subtotal": "225,50", "tax_amount": "42,85", "total": "268,35 €"}"#,
+            "subtotal": "225,50", "tax_amount": "42,85", "total": "268,35 €",
+            "line_items": [
+              {"description": "Tintenpatrone schwarz XL", "quantity": "2",
+               "unit_price": "38,50 €", "amount": "77,00 €"},
+              {"description": "Ordner breit, blau", "quantity": "10",
+               "unit_price": "2,95 €", "amount": "29,50 €"}],
+            "tax_breakdown": [{"rate": "19 %", "base": "225,50", "amount": "42,85"}]}"#,
     )
     .expect("write");
     let mock = start_mock(&["--answers", answers.to_str().expect("utf-8")]);
@@ -286,7 +292,25 @@ fn the_vlm_style_sends_the_page_images_and_normalises_the_answer() {
     assert_eq!(v["data"]["total"], "268.35");
     assert_eq!(v["data"]["date"], "2024-03-15");
     assert_eq!(v["data"]["currency"], "EUR");
-    assert!(v["warnings"].as_array().is_some_and(Vec::is_empty), "{v}");
+    // The model's items and tax rows, normalised by the rules and found on the page.
+    assert_eq!(
+        v["data"]["line_items"][0],
+        serde_json::json!({"description": "Tintenpatrone schwarz XL", "quantity": "2",
+                           "unit_price": "38.50", "amount": "77.00"})
+    );
+    assert_eq!(v["line_items"][1]["evidence"]["page"], 0, "{v}");
+    assert_eq!(
+        v["data"]["tax_breakdown"],
+        serde_json::json!([{"rate": "19", "base": "225.50", "amount": "42.85"}])
+    );
+    // Two of the four items do not make the subtotal: the rules say so.
+    let codes: Vec<&str> = v["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["mismatch.line_items"], "{v}");
     let stats: Value = get_json(&mock.base, "/mock/stats");
     assert_eq!(
         stats["images_seen"], 2,

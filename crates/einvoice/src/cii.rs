@@ -5,7 +5,7 @@ use roxmltree::Node;
 
 use crate::tree::{Step, child, children, descend, parsed, string};
 use crate::{
-    EInvoiceError, Invoice, LineItem, Syntax, amount, date, is_credit_note_code, quantity,
+    EInvoiceError, Invoice, LineItem, Syntax, TaxLine, amount, date, is_credit_note_code, quantity,
 };
 
 const DOCUMENT: Step = &["ExchangedDocument", "HeaderExchangedDocument"];
@@ -71,6 +71,26 @@ pub(crate) fn read(root: Node<'_, '_>, syntax: Syntax) -> Result<Invoice, EInvoi
                 .collect(),
             None => Vec::new(),
         },
+        tax_breakdown: match settlement {
+            Some(s) => children(s, &["ApplicableTradeTax"])
+                .map(tax_line)
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        },
+    })
+}
+
+/// One `ApplicableTradeTax` of the header settlement (ZUGFeRD 1 names the rate
+/// `ApplicablePercent`).
+fn tax_line(t: Node<'_, '_>) -> Result<TaxLine, EInvoiceError> {
+    Ok(TaxLine {
+        rate: parsed(
+            child(t, &["RateApplicablePercent", "ApplicablePercent"]),
+            "a percentage",
+            quantity,
+        )?,
+        base: parsed(child(t, &["BasisAmount"]), "an amount", amount)?,
+        amount: parsed(child(t, &["CalculatedAmount"]), "an amount", amount)?,
     })
 }
 

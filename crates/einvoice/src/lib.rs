@@ -98,6 +98,18 @@ pub struct LineItem {
     pub amount: Option<Value<Decimal>>,
 }
 
+/// One tax rate of the invoice's tax breakdown (CII `ApplicableTradeTax`, UBL
+/// `TaxSubtotal`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaxLine {
+    /// Percent.
+    pub rate: Option<Value<Decimal>>,
+    /// The net amount taxed at that rate.
+    pub base: Option<Value<Decimal>>,
+    /// The tax at that rate.
+    pub amount: Option<Value<Decimal>>,
+}
+
 /// An e-invoice's header: who, when, which currency, and the totals.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Invoice {
@@ -122,6 +134,8 @@ pub struct Invoice {
     /// What is still to pay after prepayments (CII `DuePayableAmount`, UBL `PayableAmount`).
     pub due_payable: Option<Value<Decimal>>,
     pub line_items: Vec<LineItem>,
+    /// One row per tax rate, in the document's order.
+    pub tax_breakdown: Vec<TaxLine>,
 }
 
 /// Why an XML document is not a readable e-invoice.
@@ -223,6 +237,10 @@ impl Invoice {
             if let Some(a) = &mut l.amount {
                 a.value = -a.value;
             }
+        }
+        for t in &mut self.tax_breakdown {
+            neg(&mut t.base);
+            neg(&mut t.amount);
         }
     }
 }

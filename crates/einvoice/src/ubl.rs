@@ -4,7 +4,7 @@ use roxmltree::Node;
 
 use crate::tree::{Step, child, children, descend, parsed, string};
 use crate::{
-    EInvoiceError, Invoice, LineItem, Syntax, amount, date, is_credit_note_code, quantity,
+    EInvoiceError, Invoice, LineItem, Syntax, TaxLine, amount, date, is_credit_note_code, quantity,
 };
 
 pub(crate) fn read(root: Node<'_, '_>, syntax: Syntax) -> Result<Invoice, EInvoiceError> {
@@ -48,6 +48,28 @@ pub(crate) fn read(root: Node<'_, '_>, syntax: Syntax) -> Result<Invoice, EInvoi
         line_items: children(root, line_names)
             .map(line_item)
             .collect::<Result<_, _>>()?,
+        // The subtotals of the TaxTotal the tax amount came from (the document currency's).
+        tax_breakdown: tax
+            .and_then(|a| a.parent())
+            .map(|total| {
+                children(total, &["TaxSubtotal"])
+                    .map(tax_line)
+                    .collect::<Result<_, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+fn tax_line(t: Node<'_, '_>) -> Result<TaxLine, EInvoiceError> {
+    Ok(TaxLine {
+        rate: parsed(
+            descend(t, &[&["TaxCategory"], &["Percent"]]),
+            "a percentage",
+            quantity,
+        )?,
+        base: parsed(child(t, &["TaxableAmount"]), "an amount", amount)?,
+        amount: parsed(child(t, &["TaxAmount"]), "an amount", amount)?,
     })
 }
 

@@ -280,3 +280,57 @@ fn every_truncation_and_byte_flip_of_every_fixture_is_an_answer_or_an_error_neve
     }
     assert!(tried > 500, "{tried}");
 }
+
+#[test]
+fn tax_breakdowns_of_both_syntaxes() {
+    let rows = |inv: &Invoice| -> Vec<(String, String, String)> {
+        let s = |v: &Option<einvoice::Value<rust_decimal::Decimal>>| {
+            v.as_ref().map(|v| v.value.to_string()).unwrap_or_default()
+        };
+        inv.tax_breakdown
+            .iter()
+            .map(|t| (s(&t.rate), s(&t.base), s(&t.amount)))
+            .collect()
+    };
+    let two = read("cii-xrechnung-de-zwei-steuersaetze.xml");
+    assert_eq!(
+        rows(&two),
+        [
+            ("7".into(), "178.00".into(), "12.46".into()),
+            ("19".into(), "250.00".into(), "47.50".into())
+        ]
+    );
+    assert!(
+        two.tax_breakdown[0].amount.as_ref().is_some_and(|v| v
+            .path
+            .ends_with("ram:ApplicableTradeTax/ram:CalculatedAmount")),
+        "{:?}",
+        two.tax_breakdown[0]
+    );
+    // UBL: the subtotals of the document currency's TaxTotal, not the other one's.
+    let ubl = br#"<?xml version="1.0"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:ID>1</cbc:ID><cbc:IssueDate>2024-05-20</cbc:IssueDate><cbc:DocumentCurrencyCode>GBP</cbc:DocumentCurrencyCode>
+  <cac:TaxTotal><cbc:TaxAmount currencyID="EUR">23.48</cbc:TaxAmount>
+    <cac:TaxSubtotal><cbc:TaxableAmount currencyID="EUR">117.40</cbc:TaxableAmount><cbc:TaxAmount currencyID="EUR">23.48</cbc:TaxAmount><cac:TaxCategory><cbc:Percent>20</cbc:Percent></cac:TaxCategory></cac:TaxSubtotal>
+  </cac:TaxTotal>
+  <cac:TaxTotal><cbc:TaxAmount currencyID="GBP">20.50</cbc:TaxAmount>
+    <cac:TaxSubtotal><cbc:TaxableAmount currencyID="GBP">100.00</cbc:TaxableAmount><cbc:TaxAmount currencyID="GBP">20.00</cbc:TaxAmount><cac:TaxCategory><cbc:Percent>20</cbc:Percent></cac:TaxCategory></cac:TaxSubtotal>
+    <cac:TaxSubtotal><cbc:TaxableAmount currencyID="GBP">10.00</cbc:TaxableAmount><cbc:TaxAmount currencyID="GBP">0.50</cbc:TaxAmount><cac:TaxCategory><cbc:Percent>5</cbc:Percent></cac:TaxCategory></cac:TaxSubtotal>
+  </cac:TaxTotal>
+  <cac:LegalMonetaryTotal><cbc:PayableAmount currencyID="GBP">130.50</cbc:PayableAmount></cac:LegalMonetaryTotal>
+</Invoice>"#;
+    let inv = parse(ubl).expect("parses");
+    assert_eq!(
+        rows(&inv),
+        [
+            ("20".into(), "100.00".into(), "20.00".into()),
+            ("5".into(), "10.00".into(), "0.50".into())
+        ]
+    );
+    assert!(
+        read("ubl-xrechnung-de-gutschrift.xml")
+            .tax_breakdown
+            .is_empty()
+    );
+}

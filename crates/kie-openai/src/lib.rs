@@ -244,13 +244,22 @@ struct Answer {
     confidence: f32,
 }
 
+/// A document's answers: one per field found, and the lists (the LLM and VLM styles answer
+/// them; TILT questions do not ask for them).
+#[derive(Debug, Default)]
+struct Answers {
+    fields: Vec<Answer>,
+    line_items: Vec<rules::RawLineItem>,
+    tax_breakdown: Vec<rules::RawTaxLine>,
+}
+
 enum Job {
     Extract {
         doc: Arc<OcrDocument>,
         /// The pages as JPEG (the vlm style only).
         images: Vec<Vec<u8>>,
         fields: Vec<FieldName>,
-        reply: std::sync::mpsc::Sender<Result<Vec<Answer>, KieError>>,
+        reply: std::sync::mpsc::Sender<Result<Answers, KieError>>,
     },
     Models {
         reply: std::sync::mpsc::Sender<Result<Vec<String>, KieError>>,
@@ -411,7 +420,7 @@ async fn answers(
     doc: Arc<OcrDocument>,
     images: Vec<Vec<u8>>,
     fields: Vec<FieldName>,
-) -> Result<Vec<Answer>, KieError> {
+) -> Result<Answers, KieError> {
     let cfg = &shared.cfg;
     let model = shared.model();
     match cfg.style {
@@ -449,7 +458,10 @@ async fn answers(
                 out.extend(r?);
             }
             out.sort_by_key(|a| FieldName::ALL.iter().position(|f| *f == a.field));
-            Ok(out)
+            Ok(Answers {
+                fields: out,
+                ..Answers::default()
+            })
         }
         Style::Llm | Style::Vlm => {
             if cfg.style == Style::Vlm && images.is_empty() {
@@ -470,15 +482,20 @@ async fn answers(
                 let c = wire::completion(&v).map_err(bad)?;
                 match wire::llm_answer(&c.content) {
                     Ok(found) => {
-                        return Ok(found
-                            .into_iter()
-                            .filter(|(f, _)| fields.contains(f))
-                            .map(|(field, raw)| Answer {
-                                field,
-                                raw,
-                                confidence: 0.6,
-                            })
-                            .collect());
+                        return Ok(Answers {
+                            fields: found
+                                .fields
+                                .into_iter()
+                                .filter(|(f, _)| fields.contains(f))
+                                .map(|(field, raw)| Answer {
+                                    field,
+                                    raw,
+                                    confidence: 0.6,
+                                })
+                                .collect(),
+                            line_items: found.line_items,
+                            tax_breakdown: found.tax_breakdown,
+                        });
                     }
                     Err(m) => {
                         tracing::warn!(error = %m, retry = !retry_note, "invalid JSON answer");
@@ -529,11 +546,18 @@ impl KieBackend for OpenAiBackend {
             reply,
         })?;
         let answers = self.wait(&rx)?;
-        Ok(Extraction::from_answers(
+        let mut x = Extraction::from_answers_and_lists(
             doc,
-            answers.into_iter().map(|a| (a.field, a.raw, a.confidence)),
+            answers
+                .fields
+                .into_iter()
+                .map(|a| (a.field, a.raw, a.confidence)),
+            answers.line_items,
+            answers.tax_breakdown,
             &opts.rules,
-        ))
+        );
+        opts.select(&mut x);
+        Ok(x)
     }
 
     /// Unavailable while the circuit is open; otherwise whether `/v1/models` answers within

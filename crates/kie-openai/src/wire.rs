@@ -3,6 +3,7 @@
 
 use kie::FieldName;
 use ocr_document::{GenerateRequest, InputOcrDocumentPart, OcrDocument, layout_text};
+use rules::{RawLineItem, RawTaxLine};
 use serde_json::{Map, Value, json};
 
 /// How the backend asks.
@@ -69,7 +70,54 @@ pub fn tilt_generate(model: &str, question: &str, doc: &OcrDocument, max_tokens:
     serde_json::to_value(req).unwrap_or(Value::Null)
 }
 
-/// The JSON schema of the LLM answer: the six fields, each a string or null.
+/// The keys of a line item in the answer, with what each holds.
+const ITEM_KEYS: [(&str, &str); 4] = [
+    (
+        "description",
+        "the item's text as printed, wrapped lines joined",
+    ),
+    ("quantity", "the quantity as printed, or null"),
+    ("unit_price", "the price of one unit as printed, or null"),
+    (
+        "amount",
+        "the line's amount as printed (negative for discounts)",
+    ),
+];
+
+/// The keys of a tax breakdown row in the answer.
+const TAX_KEYS: [(&str, &str); 3] = [
+    ("rate", "the tax rate as printed, e.g. 19 %"),
+    (
+        "base",
+        "the net amount taxed at that rate, as printed, or null",
+    ),
+    ("amount", "the tax at that rate, as printed"),
+];
+
+fn list_schema(keys: &[(&str, &str)], description: &str) -> Value {
+    let props: Map<String, Value> = keys
+        .iter()
+        .map(|(k, hint)| {
+            (
+                (*k).into(),
+                json!({"type": ["string", "null"], "description": hint}),
+            )
+        })
+        .collect();
+    json!({
+        "type": "array",
+        "description": description,
+        "items": {
+            "type": "object",
+            "properties": props,
+            "required": keys.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            "additionalProperties": false,
+        },
+    })
+}
+
+/// The JSON schema of the LLM answer: the six fields, each a string or null, the line items
+/// and the tax breakdown (lists of such strings).
 pub fn answer_schema() -> Value {
     let mut props = Map::new();
     for f in FieldName::ALL {
@@ -78,10 +126,23 @@ pub fn answer_schema() -> Value {
             json!({"type": ["string", "null"], "description": field_hint(f)}),
         );
     }
+    props.insert(
+        "line_items".into(),
+        list_schema(&ITEM_KEYS, "every item row, top to bottom; [] when none"),
+    );
+    props.insert(
+        "tax_breakdown".into(),
+        list_schema(
+            &TAX_KEYS,
+            "one row per tax rate from the tax summary; [] when none",
+        ),
+    );
+    let mut required: Vec<&str> = FieldName::ALL.iter().map(|f| f.as_str()).collect();
+    required.extend(["line_items", "tax_breakdown"]);
     json!({
         "type": "object",
         "properties": props,
-        "required": FieldName::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+        "required": required,
         "additionalProperties": false,
     })
 }
@@ -100,8 +161,9 @@ fn field_hint(f: FieldName) -> &'static str {
 pub const LLM_INSTRUCTIONS: &str = "You read receipts and invoices. The document below is the \
 OCR of each page: one text line per row, with its box [x1,y1,x2,y2] in pixels, top to bottom. \
 Answer with one JSON object with the keys merchant, date, currency, subtotal, tax_amount and \
-total. Copy each value exactly as printed on the document; use null when the document does not \
-show it.";
+total, line_items (each item row: description, quantity, unit_price, amount) and tax_breakdown \
+(each tax rate: rate, base, amount). Copy each value exactly as printed on the document; use \
+null when the document does not show it, [] for a list it does not print.";
 
 /// `POST /v1/chat/completions` body for the LLM style. `retry_note` is added after an
 /// answer that was not valid JSON.
@@ -112,8 +174,9 @@ pub fn llm_chat(model: &str, doc: &OcrDocument, max_tokens: u32, retry_note: boo
 
 pub const VLM_INSTRUCTIONS: &str = "You read receipts and invoices. The images are the pages \
 of one document, in order. Answer with one JSON object with the keys merchant, date, currency, \
-subtotal, tax_amount and total. Copy each value exactly as printed; use null when the document \
-does not show it.";
+subtotal, tax_amount and total, line_items (each item row: description, quantity, unit_price, \
+amount) and tax_breakdown (each tax rate: rate, base, amount). Copy each value exactly as \
+printed; use null when the document does not show it, [] for a list it does not print.";
 
 /// A page as the JPEG (quality 85) a vision model is sent.
 pub fn page_jpeg(img: &kie::PageImage) -> Result<Vec<u8>, image::ImageError> {
@@ -212,21 +275,77 @@ pub fn tilt_answer(content: &str) -> Option<String> {
     (!none.contains(&first.to_ascii_lowercase().as_str())).then(|| first.to_string())
 }
 
+/// What an LLM answered: the fields it found, its line items and tax rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LlmAnswer {
+    pub fields: Vec<(FieldName, String)>,
+    pub line_items: Vec<RawLineItem>,
+    pub tax_breakdown: Vec<RawTaxLine>,
+}
+
+/// A value of the answer as a raw string: strings trimmed (empty is none), numbers as printed.
+fn raw_string(key: &str, v: Option<&Value>) -> Result<Option<String>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(format!("'{key}' is not a string: {other}")),
+    }
+}
+
+/// The objects of a list in the answer (absent or null: none).
+fn list<'a>(map: &'a Map<String, Value>, key: &str) -> Result<Vec<&'a Map<String, Value>>, String> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(rows)) => rows
+            .iter()
+            .map(|r| {
+                r.as_object()
+                    .ok_or(format!("'{key}' holds a non-object: {r}"))
+            })
+            .collect(),
+        Some(other) => Err(format!("'{key}' is not a list: {other}")),
+    }
+}
+
 /// The LLM's JSON answer: the first JSON object in the text (bare, in a ```json fence or
-/// inside prose), each field a string (numbers are taken as printed) or null.
-pub fn llm_answer(content: &str) -> Result<Vec<(FieldName, String)>, String> {
+/// inside prose), each field a string (numbers are taken as printed) or null, and the
+/// `line_items` and `tax_breakdown` lists (absent lists are empty).
+pub fn llm_answer(content: &str) -> Result<LlmAnswer, String> {
     let obj = first_json_object(content).ok_or("the answer holds no JSON object")?;
     let Value::Object(map) = obj else {
         return Err("the answer is not a JSON object".into());
     };
-    let mut out = Vec::new();
+    let mut out = LlmAnswer::default();
     for f in FieldName::ALL {
-        match map.get(f.as_str()) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(s)) if s.trim().is_empty() => {}
-            Some(Value::String(s)) => out.push((f, s.trim().to_string())),
-            Some(Value::Number(n)) => out.push((f, n.to_string())),
-            Some(other) => return Err(format!("'{}' is not a string: {other}", f.as_str())),
+        if let Some(v) = raw_string(f.as_str(), map.get(f.as_str()))? {
+            out.fields.push((f, v));
+        }
+    }
+    for row in list(&map, "line_items")? {
+        let get = |k: &str| raw_string(k, row.get(k));
+        let item = RawLineItem {
+            description: get("description")?,
+            quantity: get("quantity")?,
+            unit_price: get("unit_price")?,
+            amount: get("amount")?,
+            confidence: 0.6,
+        };
+        if item.amount.is_some() || item.description.is_some() {
+            out.line_items.push(item);
+        }
+    }
+    for row in list(&map, "tax_breakdown")? {
+        let get = |k: &str| raw_string(k, row.get(k));
+        let line = RawTaxLine {
+            rate: get("rate")?,
+            base: get("base")?,
+            amount: get("amount")?,
+            confidence: 0.6,
+        };
+        if line.amount.is_some() || line.rate.is_some() {
+            out.tax_breakdown.push(line);
         }
     }
     Ok(out)
@@ -351,16 +470,47 @@ mod tests {
         let a = llm_answer("Sure!\n```json\n{\"merchant\": \"ACME\", \"total\": 12.5, \"date\": null, \"currency\": \"\"}\n```")
             .expect("parses");
         assert_eq!(
-            a,
+            a.fields,
             vec![
                 (FieldName::Merchant, "ACME".to_string()),
                 (FieldName::Total, "12.5".to_string())
             ]
         );
+        assert!(a.line_items.is_empty() && a.tax_breakdown.is_empty());
         assert!(llm_answer("no idea").is_err());
         assert!(llm_answer(r#"{"total": ["1", "2"]}"#).is_err());
         let nested = llm_answer(r#"x {"merchant": "A {b}", "total": "3"} y"#).expect("parses");
-        assert_eq!(nested[0].1, "A {b}");
+        assert_eq!(nested.fields[0].1, "A {b}");
+    }
+
+    #[test]
+    fn llm_answers_carry_items_and_tax_rows() {
+        let a = llm_answer(
+            r#"{"total": "9.00", "line_items": [
+                {"description": "Tea", "quantity": "2", "unit_price": "1.50", "amount": "3.00"},
+                {"description": "Cake", "quantity": null, "unit_price": null, "amount": 6},
+                {"description": "", "quantity": null, "unit_price": null, "amount": null}],
+              "tax_breakdown": [{"rate": "7 %", "base": null, "amount": "0.59"}]}"#,
+        )
+        .expect("parses");
+        assert_eq!(a.line_items.len(), 2, "the empty row is dropped");
+        assert_eq!(a.line_items[0].quantity.as_deref(), Some("2"));
+        assert_eq!(a.line_items[1].amount.as_deref(), Some("6"));
+        assert_eq!(a.tax_breakdown[0].rate.as_deref(), Some("7 %"));
+        assert!(llm_answer(r#"{"line_items": "none"}"#).is_err());
+        assert!(llm_answer(r#"{"line_items": [1]}"#).is_err());
+        let schema = answer_schema();
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .expect("required")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(required.contains(&"line_items") && required.contains(&"tax_breakdown"));
+        assert_eq!(
+            schema["properties"]["line_items"]["items"]["required"],
+            json!(["description", "quantity", "unit_price", "amount"])
+        );
     }
 
     #[test]

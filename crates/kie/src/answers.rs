@@ -2,7 +2,7 @@
 //! them, and each value is located on the page for its evidence.
 
 use ocr_document::OcrDocument;
-use rules::{FieldInput, RawFields, RuleContext};
+use rules::{FieldInput, RawFields, RawLineItem, RawTaxLine, RuleContext};
 
 use crate::types::{Evidence, Extraction, FieldName};
 
@@ -29,8 +29,24 @@ impl Extraction {
         answers: impl IntoIterator<Item = (FieldName, String, f32)>,
         ctx: &RuleContext,
     ) -> Extraction {
+        Extraction::from_answers_and_lists(doc, answers, Vec::new(), Vec::new(), ctx)
+    }
+
+    /// [`from_answers`](Extraction::from_answers) with the line items and tax rows a model
+    /// answered, each located on the document by its description (else its amount).
+    pub fn from_answers_and_lists(
+        doc: &OcrDocument,
+        answers: impl IntoIterator<Item = (FieldName, String, f32)>,
+        line_items: Vec<RawLineItem>,
+        tax_breakdown: Vec<RawTaxLine>,
+        ctx: &RuleContext,
+    ) -> Extraction {
         let answers: Vec<(FieldName, String, f32)> = answers.into_iter().collect();
-        let mut raw = RawFields::default();
+        let mut raw = RawFields {
+            line_items,
+            tax_breakdown,
+            ..RawFields::default()
+        };
         for (field, text, conf) in &answers {
             let input = Some(FieldInput::new(text.clone(), *conf));
             match field {
@@ -48,6 +64,18 @@ impl Extraction {
             if f.value.is_some() {
                 f.evidence = locate(doc, &text);
             }
+        }
+        let first_found = |texts: &[&Option<String>]| {
+            texts
+                .iter()
+                .filter_map(|t| t.as_deref())
+                .find_map(|t| locate(doc, t))
+        };
+        for (item, r) in out.line_items.iter_mut().zip(&raw.line_items) {
+            item.evidence = first_found(&[&r.description, &r.amount]);
+        }
+        for (row, r) in out.tax_breakdown.iter_mut().zip(&raw.tax_breakdown) {
+            row.evidence = first_found(&[&r.amount, &r.rate]);
         }
         out
     }

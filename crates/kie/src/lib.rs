@@ -33,5 +33,5 @@ pub use answers::locate;
 pub use layout::LayoutBackend;
 pub use types::{
     BoxError, Evidence, EvidenceSource, ExtractOptions, Extraction, Field, FieldName, KieBackend,
-    KieError, PageImage,
+    KieError, LineItem, ListName, PageImage, Selection, TaxLine, parse_selection,
 };

@@ -99,12 +99,34 @@ impl Cell {
     }
 }
 
-/// The table's totals: the sum row, or the rate rows added up.
+/// The table's totals (the sum row, or the rate rows added up) and its rate rows.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TaxSummary {
     pub base: Cell,
     pub tax: Cell,
     pub gross: Option<Cell>,
+    /// One per rate, top to bottom; a sum row is not one of them.
+    pub rows: Vec<TaxRow>,
+}
+
+/// One rate's row of the table.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TaxRow {
+    /// The rate as printed (`7`, `19 %`, `19,00%`), when the row prints one.
+    pub rate: Option<String>,
+    pub base: Cell,
+    pub tax: Cell,
+    /// Every word of the row.
+    pub words: Vec<usize>,
+    pub page: usize,
+    pub bbox: BBox,
+    pub text: String,
+}
+
+impl TaxRow {
+    pub fn evidence(&self) -> Evidence {
+        Evidence::on_page(self.page, self.words.clone(), self.bbox, self.text.clone())
+    }
 }
 
 struct Token {
@@ -141,6 +163,11 @@ fn tokens(page: &DocPage, words: &[usize]) -> Vec<Token> {
         }
     }
     out
+}
+
+/// Whether the words (one row) are a tax summary's header.
+pub(crate) fn is_header(page: &DocPage, row: &[usize]) -> bool {
+    header(page, row).is_some()
 }
 
 /// The columns a header row names, with their horizontal extents; `None` unless it names a
@@ -239,6 +266,9 @@ struct RowValues {
     tax: Option<Cell>,
     gross: Option<Cell>,
     rate: bool,
+    /// The rate's text: a word with `%`, or a number under the rate column.
+    rate_text: Option<String>,
+    words: Vec<usize>,
 }
 
 /// Reads the last tax summary table of the document (the one nearest its end), when its rows
@@ -257,12 +287,30 @@ pub(crate) fn read(doc: &OcrDocument) -> Option<TaxSummary> {
             // and the values, or between value rows; a few, not a page of them.
             let mut text_rows = 0;
             for r in rows.iter().skip(i + 1).take(12) {
-                let mut v = RowValues::default();
+                let mut v = RowValues {
+                    words: r.clone(),
+                    ..RowValues::default()
+                };
                 let mut any_money = false;
-                for &w in r {
+                for (k, &w) in r.iter().enumerate() {
                     let word = &page.words[w];
+                    let digits = word.text.chars().any(|c| c.is_ascii_digit());
                     if word.text.contains('%') {
                         v.rate = true;
+                        if v.rate_text.is_none() {
+                            // `19 %`: the number is the word before the sign.
+                            v.rate_text = if digits {
+                                Some(word.text.clone())
+                            } else {
+                                k.checked_sub(1).map(|j| page.words[r[j]].text.clone())
+                            };
+                        }
+                    } else if digits
+                        && v.rate_text.is_none()
+                        && money(&word.text).is_none()
+                        && column_of(&cols, &word.bbox) == Some(Column::Rate)
+                    {
+                        v.rate_text = Some(word.text.clone());
                     }
                     let Some(value) = money(&word.text) else {
                         continue;
@@ -296,7 +344,7 @@ pub(crate) fn read(doc: &OcrDocument) -> Option<TaxSummary> {
                     break;
                 }
             }
-            if let Some(s) = summarise(&values) {
+            if let Some(s) = summarise(page, &values) {
                 found = Some(s);
             }
         }
@@ -306,7 +354,7 @@ pub(crate) fn read(doc: &OcrDocument) -> Option<TaxSummary> {
 
 /// The sum row when the last row is the sum of those above it, else the rows added up; `None`
 /// when a row's base and tax do not make its gross.
-fn summarise(rows: &[RowValues]) -> Option<TaxSummary> {
+fn summarise(page: &DocPage, rows: &[RowValues]) -> Option<TaxSummary> {
     for r in rows {
         if let (Some(b), Some(t), Some(g)) = (&r.base, &r.tax, &r.gross)
             && b.value + t.value != g.value
@@ -321,11 +369,14 @@ fn summarise(rows: &[RowValues]) -> Option<TaxSummary> {
         && value(added(above.iter().map(|r| r.base.as_ref())).as_ref())
             == value(last.base.as_ref())
         && value(added(above.iter().map(|r| r.tax.as_ref())).as_ref()) == value(last.tax.as_ref());
+    let rate_rows = if is_sum_row { above } else { rows };
+    let table_rows = rate_rows.iter().filter_map(|r| tax_row(page, r)).collect();
     if above.is_empty() || is_sum_row {
         return Some(TaxSummary {
             base: last.base.clone()?,
             tax: last.tax.clone()?,
             gross: last.gross.clone(),
+            rows: table_rows,
         });
     }
     // Several rates and no sum row: the rows added up.
@@ -333,6 +384,25 @@ fn summarise(rows: &[RowValues]) -> Option<TaxSummary> {
         base: added(rows.iter().map(|r| r.base.as_ref()))?,
         tax: added(rows.iter().map(|r| r.tax.as_ref()))?,
         gross: added(rows.iter().map(|r| r.gross.as_ref())),
+        rows: table_rows,
+    })
+}
+
+fn tax_row(page: &DocPage, r: &RowValues) -> Option<TaxRow> {
+    let (base, tax) = (r.base.clone()?, r.tax.clone()?);
+    Some(TaxRow {
+        rate: r.rate_text.clone(),
+        page: base.page,
+        bbox: ocr_document::document::union(r.words.iter().map(|&w| page.words[w].bbox)),
+        text: r
+            .words
+            .iter()
+            .map(|&w| page.words[w].text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        words: r.words.clone(),
+        base,
+        tax,
     })
 }
 

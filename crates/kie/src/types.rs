@@ -116,6 +116,83 @@ pub struct Field {
     pub evidence: Option<Evidence>,
 }
 
+/// One item of the document, normalised by the rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub description: Option<String>,
+    /// Plain decimal, no unit (`2`, `1.5`).
+    pub quantity: Option<String>,
+    pub unit_price: Option<String>,
+    /// Negative for discounts and returns.
+    pub amount: Option<String>,
+    /// 0..1: the backend's, raised when quantity × unit price is the amount and the items add
+    /// up to the subtotal or total, lowered when not.
+    pub confidence: f32,
+    /// The item's words (every line of a wrapped description), their box and text.
+    pub evidence: Option<Evidence>,
+}
+
+/// One row of the tax summary (one rate), normalised by the rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaxLine {
+    /// Percent (`19`, `5.5`).
+    pub rate: Option<String>,
+    /// The net amount taxed at that rate.
+    pub base: Option<String>,
+    /// The tax at that rate.
+    pub amount: Option<String>,
+    pub confidence: f32,
+    pub evidence: Option<Evidence>,
+}
+
+/// The lists beside the six fields, selectable like them (`fields=line_items`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListName {
+    LineItems,
+    TaxBreakdown,
+}
+
+impl ListName {
+    pub const ALL: [ListName; 2] = [ListName::LineItems, ListName::TaxBreakdown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListName::LineItems => "line_items",
+            ListName::TaxBreakdown => "tax_breakdown",
+        }
+    }
+}
+
+/// The fields and lists a `fields=` selection names (`None`: all of them).
+pub type Selection = (Option<Vec<FieldName>>, Option<Vec<ListName>>);
+
+/// A `fields=` selection: the named fields and lists; everything when none is named.
+/// Unknown names are an error naming the known ones.
+pub fn parse_selection<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Selection, String> {
+    let mut fields = Vec::new();
+    let mut lists = Vec::new();
+    for name in names.into_iter().map(str::trim).filter(|n| !n.is_empty()) {
+        if let Some(l) = ListName::ALL.into_iter().find(|l| l.as_str() == name) {
+            lists.push(l);
+            continue;
+        }
+        match name.parse::<FieldName>() {
+            Ok(f) => fields.push(f),
+            Err(_) => {
+                return Err(format!(
+                    "unknown field '{name}' (known: merchant, date, currency, subtotal, \
+                     tax_amount, total, line_items, tax_breakdown)"
+                ));
+            }
+        }
+    }
+    if fields.is_empty() && lists.is_empty() {
+        return Ok((None, None));
+    }
+    Ok((Some(fields), Some(lists)))
+}
+
 /// A backend's answer for one document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Extraction {
@@ -125,6 +202,12 @@ pub struct Extraction {
     pub subtotal: Field,
     pub tax_amount: Field,
     pub total: Field,
+    /// The items, top to bottom (empty when the backend reads none).
+    #[serde(default)]
+    pub line_items: Vec<LineItem>,
+    /// The tax summary, one row per rate (empty when the document prints none).
+    #[serde(default)]
+    pub tax_breakdown: Vec<TaxLine>,
     pub warnings: Vec<Warning>,
     /// Time the backend spent in the normalisation and validation rules (ms), reported
     /// apart from the backend's own work in `meta.timings_ms.rules`.
@@ -156,6 +239,29 @@ impl Extraction {
             subtotal: n.subtotal.into(),
             tax_amount: n.tax_amount.into(),
             total: n.total.into(),
+            line_items: n
+                .line_items
+                .into_iter()
+                .map(|i| LineItem {
+                    description: i.description,
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                    amount: i.amount,
+                    confidence: i.confidence,
+                    evidence: None,
+                })
+                .collect(),
+            tax_breakdown: n
+                .tax_breakdown
+                .into_iter()
+                .map(|t| TaxLine {
+                    rate: t.rate,
+                    base: t.base,
+                    amount: t.amount,
+                    confidence: t.confidence,
+                    evidence: None,
+                })
+                .collect(),
             warnings: n.warnings,
             rules_ms: t.elapsed().as_secs_f64() * 1e3,
         }
@@ -208,6 +314,8 @@ pub struct ExtractOptions {
     pub rules: RuleContext,
     /// Fields wanted (others come back empty); `None` for all.
     pub fields: Option<Vec<FieldName>>,
+    /// Lists wanted (others come back empty); `None` for all.
+    pub lists: Option<Vec<ListName>>,
     /// The pages as images, given to backends whose [`KieBackend::wants_page_images`] is true.
     pub page_images: Vec<PageImage>,
 }
@@ -219,6 +327,25 @@ impl ExtractOptions {
 
     pub fn wants(&self, f: FieldName) -> bool {
         self.fields.as_ref().is_none_or(|v| v.contains(&f))
+    }
+
+    pub fn wants_list(&self, l: ListName) -> bool {
+        self.lists.as_ref().is_none_or(|v| v.contains(&l))
+    }
+
+    /// Empties the fields and lists not asked for.
+    pub fn select(&self, x: &mut Extraction) {
+        for name in FieldName::ALL {
+            if !self.wants(name) {
+                *x.field_mut(name) = Field::default();
+            }
+        }
+        if !self.wants_list(ListName::LineItems) {
+            x.line_items.clear();
+        }
+        if !self.wants_list(ListName::TaxBreakdown) {
+            x.tax_breakdown.clear();
+        }
     }
 
     /// The wanted fields, in [`FieldName::ALL`] order.

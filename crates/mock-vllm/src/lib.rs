@@ -59,8 +59,22 @@ pub struct Faults {
     pub slow_ms: u64,
 }
 
-/// Canned answers: field name → answer (the `tilt` questions and the LLM object).
-pub type Answers = BTreeMap<String, String>;
+/// Canned answers: field name → answer string (the `tilt` questions and the LLM object), and
+/// optionally `line_items` and `tax_breakdown`, lists the LLM object carries as given.
+pub type Answers = BTreeMap<String, Value>;
+
+/// The lists of the LLM object: canned, or none (the mock's own reading finds no items).
+fn lists(answers: Option<&Answers>) -> [(String, Value); 2] {
+    ["line_items", "tax_breakdown"].map(|k| {
+        (
+            k.to_string(),
+            answers
+                .and_then(|a| a.get(k))
+                .cloned()
+                .unwrap_or_else(|| json!([])),
+        )
+    })
+}
 
 #[derive(Debug)]
 pub struct MockState {
@@ -270,7 +284,11 @@ impl MockState {
         if let Some(a) = &self.answers {
             return FieldName::ALL
                 .into_iter()
-                .filter_map(|f| a.get(f.as_str()).map(|v| (f, v.clone())))
+                .filter_map(|f| {
+                    a.get(f.as_str())
+                        .and_then(Value::as_str)
+                        .map(|v| (f, v.to_string()))
+                })
                 .collect();
         }
         reader::read(doc)
@@ -369,9 +387,10 @@ fn chat_answer(st: &MockState, body: &Value) -> Result<Value, (u16, String)> {
             .map(|f| {
                 (
                     f.as_str().to_string(),
-                    a.get(f.as_str()).map_or(Value::Null, |v| json!(v)),
+                    a.get(f.as_str()).cloned().unwrap_or(Value::Null),
                 )
             })
+            .chain(lists(Some(a)))
             .collect();
         return Ok(completion(
             &model,
@@ -399,6 +418,7 @@ fn chat_answer(st: &MockState, body: &Value) -> Result<Value, (u16, String)> {
                 fields.get(&f).map_or(Value::Null, |v| json!(v)),
             )
         })
+        .chain(lists(st.answers.as_ref()))
         .collect();
     Ok(completion(
         &model,

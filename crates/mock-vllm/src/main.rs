@@ -55,7 +55,7 @@ fn main() -> anyhow::Result<()> {
                 &std::fs::read_to_string(p)
                     .with_context(|| format!("cannot read {}", p.display()))?,
             )
-            .with_context(|| format!("{}: expected a JSON object of strings", p.display()))?,
+            .with_context(|| format!("{}: expected a JSON object (field → string, line_items and tax_breakdown → lists)", p.display()))?,
         ),
         None => None,
     };

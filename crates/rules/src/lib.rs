@@ -23,6 +23,7 @@
 pub mod amount;
 pub mod currency;
 pub mod date;
+pub mod items;
 pub mod merchant;
 pub mod validate;
 
@@ -34,6 +35,9 @@ pub use currency::{
 pub use date::{
     DateContext, DateError, DateOrder, ParsedDate, find_dates, format_date, parse_date,
 };
+pub use items::{
+    NormalizedItem, NormalizedTaxLine, RawLineItem, RawTaxLine, parse_quantity, parse_rate,
+};
 pub use merchant::{LEGAL_SUFFIXES, clean_merchant, has_legal_suffix};
 pub use validate::{
     Adjustment, AdjustmentKind, FieldInput, Normalized, NormalizedField, RawFields, RuleContext,
@@ -41,4 +45,4 @@ pub use validate::{
 };
 
 /// Bumped on every change of behaviour; reported in every response's `meta`.
-pub const RULESET_VERSION: &str = "rules-2026.12.06.1";
+pub const RULESET_VERSION: &str = "rules-2026.12.06.2";

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::amount::{format_amount, parse_amount};
 use crate::currency::{LocaleHints, detect_currency, iso_code, leading_currency, minor_unit};
 use crate::date::{DateContext, format_date, parse_date};
+use crate::items::{
+    NormalizedItem, NormalizedTaxLine, RawLineItem, RawTaxLine, check_item_sum, normalize_items,
+    normalize_tax_lines, passthrough_items, passthrough_tax_lines,
+};
 use crate::merchant::clean_merchant;
 
 /// A raw value a backend found, with the backend's confidence in it.
@@ -57,6 +61,12 @@ pub struct RawFields {
     /// a sign is made negative) and a negative amount raises no warning.
     #[serde(default)]
     pub refund: bool,
+    /// The item rows, top to bottom.
+    #[serde(default)]
+    pub line_items: Vec<RawLineItem>,
+    /// The tax summary's rows, one per rate.
+    #[serde(default)]
+    pub tax_breakdown: Vec<RawTaxLine>,
 }
 
 /// Locale hints, today's date, and whether the rules run at all.
@@ -103,6 +113,10 @@ pub struct Normalized {
     pub subtotal: NormalizedField,
     pub tax_amount: NormalizedField,
     pub total: NormalizedField,
+    /// Indexed like [`RawFields::line_items`] (an item is never dropped).
+    pub line_items: Vec<NormalizedItem>,
+    /// Indexed like [`RawFields::tax_breakdown`].
+    pub tax_breakdown: Vec<NormalizedTaxLine>,
     pub warnings: Vec<Warning>,
 }
 
@@ -133,6 +147,8 @@ pub fn normalize(raw: &RawFields, ctx: &RuleContext) -> Normalized {
             subtotal: passthrough(&raw.subtotal),
             tax_amount: passthrough(&raw.tax_amount),
             total: passthrough(&raw.total),
+            line_items: passthrough_items(&raw.line_items),
+            tax_breakdown: passthrough_tax_lines(&raw.tax_breakdown),
             warnings: Vec::new(),
         };
     }
@@ -238,6 +254,21 @@ pub fn normalize(raw: &RawFields, ctx: &RuleContext) -> Normalized {
         (&mut total, total_v),
         &mut warnings,
     );
+    let code = currency.value.as_deref();
+    let mut line_items = normalize_items(&raw.line_items, code, raw.refund, &mut warnings);
+    check_item_sum(
+        &mut line_items,
+        subtotal.value.as_deref(),
+        total.value.as_deref(),
+        code,
+        &mut warnings,
+    );
+    let tax_breakdown = normalize_tax_lines(
+        &raw.tax_breakdown,
+        code,
+        tax_amount.value.as_deref(),
+        &mut warnings,
+    );
 
     let mut date = NormalizedField::default();
     if let Some(f) = &raw.date {
@@ -289,6 +320,8 @@ pub fn normalize(raw: &RawFields, ctx: &RuleContext) -> Normalized {
         subtotal,
         tax_amount,
         total,
+        line_items,
+        tax_breakdown,
         warnings,
     }
 }

@@ -28,6 +28,82 @@ pub struct ExtractData {
     pub tax_amount: Option<String>,
     #[schema(example = "42.40")]
     pub total: Option<String>,
+    /// The items, top to bottom (values only; `line_items` at the top level has each one's
+    /// confidence and evidence).
+    pub line_items: Vec<LineItemData>,
+    /// The tax summary, one row per rate (values only; see `tax_breakdown` at the top level).
+    pub tax_breakdown: Vec<TaxLineData>,
+}
+
+/// One item's values: decimal strings, never float-rounded.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineItemData {
+    #[schema(example = "Übernachtung 2 Nächte Hotel")]
+    pub description: Option<String>,
+    /// Plain decimal, no unit.
+    #[schema(example = "2")]
+    pub quantity: Option<String>,
+    #[schema(example = "79.44")]
+    pub unit_price: Option<String>,
+    /// Negative for discounts and returns.
+    #[schema(example = "158.88")]
+    pub amount: Option<String>,
+}
+
+/// One tax rate's values.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TaxLineData {
+    /// Percent.
+    #[schema(example = "19")]
+    pub rate: Option<String>,
+    /// The net amount taxed at that rate.
+    #[schema(example = "11.76")]
+    pub base: Option<String>,
+    /// The tax at that rate.
+    #[schema(example = "2.23")]
+    pub amount: Option<String>,
+}
+
+/// One item with how it was found.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineItemOut {
+    #[serde(flatten)]
+    pub data: LineItemData,
+    /// 0..1: raised when quantity × unit price is the amount and the items add up to the
+    /// subtotal or total, lowered when not.
+    pub confidence: f32,
+    /// The item's words (every line of a wrapped description) and their box.
+    pub evidence: Option<EvidenceOut>,
+}
+
+/// One tax rate with how it was found.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TaxLineOut {
+    #[serde(flatten)]
+    pub data: TaxLineData,
+    pub confidence: f32,
+    pub evidence: Option<EvidenceOut>,
+}
+
+impl From<&kie::LineItem> for LineItemData {
+    fn from(i: &kie::LineItem) -> Self {
+        LineItemData {
+            description: i.description.clone(),
+            quantity: i.quantity.clone(),
+            unit_price: i.unit_price.clone(),
+            amount: i.amount.clone(),
+        }
+    }
+}
+
+impl From<&kie::TaxLine> for TaxLineData {
+    fn from(t: &kie::TaxLine) -> Self {
+        TaxLineData {
+            rate: t.rate.clone(),
+            base: t.base.clone(),
+            amount: t.amount.clone(),
+        }
+    }
 }
 
 /// Where a value was read.
@@ -169,6 +245,10 @@ pub struct MetaOut {
 pub struct ExtractResponse {
     pub data: ExtractData,
     pub fields: BTreeMap<String, FieldOut>,
+    /// The items with their confidence and evidence (`fields=line_items` selects them).
+    pub line_items: Vec<LineItemOut>,
+    /// The tax rows with their confidence and evidence (`fields=tax_breakdown`).
+    pub tax_breakdown: Vec<TaxLineOut>,
     pub warnings: Vec<WarningOut>,
     pub meta: MetaOut,
     /// The OCR Document (`pages[].{index,width,height,source,words,lines,rotation}`), with
@@ -221,8 +301,34 @@ impl ExtractResponse {
                 subtotal: x.subtotal.value.clone(),
                 tax_amount: x.tax_amount.value.clone(),
                 total: x.total.value.clone(),
+                line_items: x.line_items.iter().map(LineItemData::from).collect(),
+                tax_breakdown: x.tax_breakdown.iter().map(TaxLineData::from).collect(),
             },
             fields,
+            line_items: x
+                .line_items
+                .iter()
+                .map(|i| LineItemOut {
+                    data: i.into(),
+                    confidence: i.confidence,
+                    evidence: i
+                        .evidence
+                        .as_ref()
+                        .map(|e| EvidenceOut::new(e, &out.document)),
+                })
+                .collect(),
+            tax_breakdown: x
+                .tax_breakdown
+                .iter()
+                .map(|t| TaxLineOut {
+                    data: t.into(),
+                    confidence: t.confidence,
+                    evidence: t
+                        .evidence
+                        .as_ref()
+                        .map(|e| EvidenceOut::new(e, &out.document)),
+                })
+                .collect(),
             warnings: x
                 .warnings
                 .iter()

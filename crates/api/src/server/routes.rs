@@ -11,7 +11,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use kie::FieldName;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
@@ -281,7 +280,8 @@ pub struct ExtractQuery {
     language: Option<String>,
     /// Currency assumed when the document shows none (ISO 4217).
     currency: Option<String>,
-    /// Comma-separated fields wanted (default: all six).
+    /// Comma-separated fields wanted: merchant, date, currency, subtotal, tax_amount, total,
+    /// line_items, tax_breakdown (default: all).
     fields: Option<String>,
     /// E-invoice XML embedded in a PDF: `prefer` (the server's default unless configured
     /// otherwise), `off` or `only`.
@@ -375,12 +375,9 @@ pub(super) fn resolve(st: &AppState, q: &ExtractQuery, fresh: bool) -> Result<Re
         options.rules.hints.currency = Some(c.clone());
     }
     if let Some(f) = &q.fields {
-        let fields = f
-            .split(',')
-            .map(|s| s.trim().parse::<FieldName>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ApiError::BadRequest)?;
-        options.fields = Some(fields);
+        let (fields, lists) = kie::parse_selection(f.split(',')).map_err(ApiError::BadRequest)?;
+        options.fields = fields;
+        options.lists = lists;
     }
     let embedded_invoice = match &q.embedded_invoice {
         Some(v) => v.parse().map_err(ApiError::BadRequest)?,
@@ -412,7 +409,7 @@ pub(super) fn resolve(st: &AppState, q: &ExtractQuery, fresh: bool) -> Result<Re
     })
 }
 
-/// Extract the six fields from one document.
+/// Extract the six fields, the line items and the tax breakdown from one document.
 #[utoipa::path(
     post,
     path = "/v1/extract",

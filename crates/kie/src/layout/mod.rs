@@ -9,6 +9,7 @@
 //! [`merchant`]; then the rules normalise and cross-check the draft.
 
 mod dates;
+mod items;
 mod merchant;
 mod money;
 mod pairing;
@@ -16,10 +17,12 @@ mod sums;
 mod totals;
 
 use ocr_document::{BBox, OcrDocument};
-use rules::{DateContext, FieldInput, RawFields};
+use rules::{DateContext, FieldInput, RawFields, RawTaxLine};
 use rust_decimal::Decimal;
 
-use crate::types::{Evidence, ExtractOptions, Extraction, Field, FieldName, KieBackend, KieError};
+use crate::types::{
+    Evidence, ExtractOptions, Extraction, FieldName, KieBackend, KieError, ListName,
+};
 
 /// The layout backend. Stateless; cheap to share.
 #[derive(Debug, Clone, Default)]
@@ -172,7 +175,39 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
         .filter(|l| l.page == lines[0].page && l.y_rel < 0.4)
         .any(|l| crate::labels::credit_note_heading(l.text));
     d.raw.refund = credit_note;
+
+    // Items between the item table's header and the totals the stages above chose.
+    let ends: items::EndMarks = d
+        .evidence
+        .iter()
+        .filter(|(n, e)| {
+            matches!(
+                n,
+                FieldName::Subtotal | FieldName::TaxAmount | FieldName::Total
+            ) && e.source == crate::types::EvidenceSource::Page
+        })
+        .map(|(_, e)| (e.page, e.bbox[1]))
+        .collect();
+    let found_items = if opts.wants_list(ListName::LineItems) {
+        items::read(doc, &lines, &pairing.line_labels, &ends)
+    } else {
+        Vec::new()
+    };
+    d.raw.line_items = found_items.iter().map(|i| i.raw.clone()).collect();
+    let tax_rows = if opts.wants_list(ListName::TaxBreakdown) {
+        tax_breakdown(doc, &lines, &pairing)
+    } else {
+        Vec::new()
+    };
+    d.raw.tax_breakdown = tax_rows.iter().map(|(r, _)| r.clone()).collect();
+
     let mut out = Extraction::from_raw(&d.raw, &opts.rules);
+    for (item, found) in out.line_items.iter_mut().zip(found_items) {
+        item.evidence = Some(found.evidence);
+    }
+    for (row, (_, e)) in out.tax_breakdown.iter_mut().zip(tax_rows) {
+        row.evidence = Some(e);
+    }
     if credit_note {
         out.warnings.push(rules::Warning {
             code: "credit_note".into(),
@@ -197,12 +232,63 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
             f.evidence = Some(e);
         }
     }
-    for name in FieldName::ALL {
-        if !opts.wants(name) {
-            *out.field_mut(name) = Field::default();
-        }
-    }
+    opts.select(&mut out);
     out
+}
+
+/// The tax summary's rows (one per rate); without a table, each tax line that prints its
+/// rate (`MwSt 19 % 3,80`, `VAT 20% 1.50`) as a row of its own.
+fn tax_breakdown(
+    doc: &OcrDocument,
+    lines: &[Line<'_>],
+    pairing: &pairing::Pairing,
+) -> Vec<(RawTaxLine, Evidence)> {
+    if let Some(t) = crate::tax_table::read(doc)
+        && !t.rows.is_empty()
+    {
+        return t
+            .rows
+            .iter()
+            .map(|r| {
+                let raw = RawTaxLine {
+                    rate: r.rate.clone(),
+                    base: Some(r.base.raw.clone()),
+                    amount: Some(r.tax.raw.clone()),
+                    confidence: 0.7,
+                };
+                (raw, r.evidence())
+            })
+            .collect();
+    }
+    pairing
+        .of_kind(crate::labels::LabelKind::Tax)
+        .filter_map(|c| {
+            let l = &lines[c.label_line];
+            let rate = rate_in(l.text)?;
+            let raw = RawTaxLine {
+                rate: Some(rate),
+                base: None,
+                amount: Some(c.money.raw.clone()),
+                confidence: 0.5 * c.strength,
+            };
+            let bbox = ocr_document::document::union([l.bbox, c.money.bbox]);
+            let mut words = l.words.to_vec();
+            words.extend(c.money.words.iter().filter(|w| !l.words.contains(w)));
+            let text = format!("{} {}", l.text, c.money.raw);
+            Some((raw, Evidence::on_page(l.page, words, bbox, text)))
+        })
+        .collect()
+}
+
+/// The rate a tax line prints (`19 %`, `6%`, `20.0%`), as printed.
+fn rate_in(text: &str) -> Option<String> {
+    let i = text.find('%')?;
+    let before = text[..i].trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+        .map_or(0, |j| j + 1);
+    let num = &before[start..];
+    (num.chars().any(|c| c.is_ascii_digit())).then(|| format!("{num}%"))
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ fn opts() -> ExtractOptions {
             ..rules::RuleContext::default()
         },
         fields: None,
+        lists: None,
         page_images: Vec::new(),
     }
 }
@@ -294,7 +295,10 @@ fn a_malaysian_receipt() {
         out.merchant.value.as_deref(),
         Some("KEDAI RUNCIT MAJU SDN BHD")
     );
-    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    // The one item printed (of the three counted) does not make the subtotal.
+    let codes: Vec<&str> = out.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["mismatch.line_items"], "{:?}", out.warnings);
+    assert_eq!(out.line_items.len(), 1);
     assert!(out.total.confidence > 0.8);
     let e = out.total.evidence.as_ref().expect("evidence");
     assert_eq!(e.text, "65.50");
@@ -652,4 +656,152 @@ fn a_currency_in_parentheses_before_the_amount_is_not_a_sign() {
     assert_eq!(x.subtotal.value.as_deref(), Some("61.80"));
     assert_eq!(x.tax_amount.value.as_deref(), Some("3.71"));
     assert_eq!(x.currency.value.as_deref(), Some("MYR"));
+}
+
+/// An item's description, quantity, unit price and amount.
+type ItemValues<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+fn items_of(x: &Extraction) -> Vec<ItemValues<'_>> {
+    x.line_items
+        .iter()
+        .map(|i| {
+            (
+                i.description.as_deref(),
+                i.quantity.as_deref(),
+                i.unit_price.as_deref(),
+                i.amount.as_deref(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn receipt_items_between_the_header_and_the_totals() {
+    let doc = page(&[
+        &[(20.0, "CORNER CAFE")],
+        &[(20.0, "12 Main St")],
+        &[(20.0, "Cappuccino"), (480.0, "4.50")],
+        &[(20.0, "2 x Croissant"), (480.0, "6.00")],
+        &[(20.0, "Bottle deposit"), (480.0, "0.25")],
+        &[(20.0, "Discount"), (480.0, "1.00-")],
+        &[(20.0, "SUBTOTAL"), (480.0, "9.75")],
+        &[(20.0, "TAX 8%"), (480.0, "0.78")],
+        &[(20.0, "TOTAL"), (480.0, "10.53")],
+    ]);
+    let x = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+    assert_eq!(
+        items_of(&x),
+        [
+            (Some("Cappuccino"), None, None, Some("4.50")),
+            (Some("Croissant"), Some("2"), None, Some("6.00")),
+            (Some("Bottle deposit"), None, None, Some("0.25")),
+            (Some("Discount"), None, None, Some("-1.00")),
+        ]
+    );
+    assert!(
+        x.warnings.iter().all(|w| w.code != "mismatch.line_items"),
+        "they add up to the subtotal: {:?}",
+        x.warnings
+    );
+    assert!(x.line_items.iter().all(|i| i.confidence > 0.6));
+    // Each item is boxed on its row.
+    let e = x.line_items[1].evidence.as_ref().expect("evidence");
+    assert_eq!(e.page, 0);
+    assert!(
+        e.text.contains("Croissant") && e.text.contains("6.00"),
+        "{}",
+        e.text
+    );
+    // The tax line that prints its rate is the breakdown.
+    assert_eq!(x.tax_breakdown.len(), 1);
+    assert_eq!(x.tax_breakdown[0].rate.as_deref(), Some("8"));
+    assert_eq!(x.tax_breakdown[0].amount.as_deref(), Some("0.78"));
+}
+
+#[test]
+fn invoice_items_under_their_header_with_wrapped_descriptions() {
+    let doc = page(&[
+        &[(20.0, "ACME GmbH")],
+        &[
+            (20.0, "Pos"),
+            (60.0, "Beschreibung"),
+            (300.0, "Menge"),
+            (380.0, "Preis"),
+            (480.0, "Betrag"),
+        ],
+        &[
+            (20.0, "1"),
+            (60.0, "Beratung"),
+            (300.0, "3"),
+            (380.0, "100,00"),
+            (480.0, "300,00"),
+        ],
+        &[(60.0, "vor Ort")],
+        &[
+            (20.0, "2"),
+            (60.0, "Reisekosten"),
+            (300.0, "1"),
+            (380.0, "50,00"),
+            (480.0, "50,00"),
+        ],
+        &[(20.0, "Nettobetrag"), (480.0, "350,00")],
+        &[(20.0, "MwSt 19%"), (480.0, "66,50")],
+        &[(20.0, "Gesamtbetrag"), (480.0, "416,50")],
+    ]);
+    let x = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+    assert_eq!(
+        items_of(&x),
+        [
+            (
+                Some("Beratung vor Ort"),
+                Some("3"),
+                Some("100.00"),
+                Some("300.00")
+            ),
+            (Some("Reisekosten"), Some("1"), Some("50.00"), Some("50.00")),
+        ]
+    );
+    // quantity × price = amount, and the items make the subtotal.
+    assert!(
+        x.line_items.iter().all(|i| i.confidence > 0.85),
+        "{:?}",
+        x.line_items
+    );
+    let e = x.line_items[0].evidence.as_ref().expect("evidence");
+    assert!(
+        e.text.contains("vor Ort"),
+        "the wrapped line is in the box: {}",
+        e.text
+    );
+}
+
+#[test]
+fn items_that_do_not_add_up_are_flagged_and_lists_can_be_left_out() {
+    let doc = page(&[
+        &[(20.0, "Tea"), (480.0, "3.00")],
+        &[(20.0, "Cake"), (480.0, "4.00")],
+        &[(20.0, "TOTAL"), (480.0, "9.00")],
+    ]);
+    let x = LayoutBackend.extract(&doc, &opts()).expect("extracts");
+    assert_eq!(x.line_items.len(), 2);
+    let w = x
+        .warnings
+        .iter()
+        .find(|w| w.code == "mismatch.line_items")
+        .expect("a warning");
+    assert!(w.message.contains("7.00"), "{}", w.message);
+    assert!(x.line_items.iter().all(|i| i.confidence < 0.6));
+    let o = ExtractOptions {
+        fields: Some(vec![FieldName::Total]),
+        lists: Some(Vec::new()),
+        ..opts()
+    };
+    let x = LayoutBackend.extract(&doc, &o).expect("extracts");
+    assert!(x.line_items.is_empty() && x.tax_breakdown.is_empty());
+    assert_eq!(x.total.value.as_deref(), Some("9.00"));
 }
