@@ -526,7 +526,8 @@ mod tests {
             v["response_format"]["json_schema"]["schema"]["required"]
                 .as_array()
                 .map(Vec::len),
-            Some(6)
+            Some(8),
+            "the six fields, line_items and tax_breakdown"
         );
     }
 
