@@ -475,6 +475,19 @@ pub struct ServeArgs {
     #[arg(long, env = "API_KEYS", value_parser = parse_keys, default_value = "")]
     pub api_keys: ApiKeys,
 
+    /// With API_KEYS set, the operational routes that stay open without a key: any of
+    /// /v1/health, /version, /metrics, /docs (with /openapi.json), comma-separated, or `none`.
+    /// The probes (/livez, /readyz, /ping) are always open; extraction and jobs always need a
+    /// key.
+    #[arg(
+        long,
+        env = "PUBLIC_PATHS",
+        value_delimiter = ',',
+        value_parser = parse_public_path,
+        default_value = "/v1/health,/version,/metrics,/docs"
+    )]
+    pub public_paths: Vec<String>,
+
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "SHUTDOWN_GRACE_S", default_value_t = 30.0)]
     pub shutdown_grace: f64,
@@ -489,6 +502,21 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+}
+
+/// The operational routes `PUBLIC_PATHS` may open.
+pub const OPERATIONAL_PATHS: [&str; 4] = ["/v1/health", "/version", "/metrics", "/docs"];
+
+fn parse_public_path(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() || s == "none" || OPERATIONAL_PATHS.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not an operational route (known: {}, or none)",
+            OPERATIONAL_PATHS.join(", ")
+        ))
+    }
 }
 
 /// `ocrlty worker`: job workers with no API, their probes on a small port.

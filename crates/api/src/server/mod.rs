@@ -41,6 +41,8 @@ pub struct ServerSettings {
     pub cache_size: usize,
     /// SHA-256 of each API key; empty: no authentication.
     api_key_hashes: Vec<[u8; 32]>,
+    /// The operational routes open without a key when keys are set (`PUBLIC_PATHS`).
+    pub public_paths: Vec<String>,
     /// Locale hints, the rules switch and the e-invoice mode of a request that gives none.
     pub defaults: ExtractRequest,
     /// Where `/v1/chat/completions` and `/v1/models` go (`PROXY_MODEL_SERVER`); none: not served.
@@ -88,6 +90,7 @@ impl ServerSettings {
                 .iter()
                 .map(|k| sha256(k.as_bytes()))
                 .collect(),
+            public_paths: args.public_paths.clone(),
             defaults,
             proxy: args
                 .proxy_model_server
@@ -102,6 +105,19 @@ impl ServerSettings {
                     ),
                 }),
         }
+    }
+
+    /// Whether `path` is an operational route that needs a key: keys are set and
+    /// `PUBLIC_PATHS` does not open it.
+    pub fn guards(&self, path: &str) -> bool {
+        let route = match path {
+            "/openapi.json" => "/docs",
+            p if p == "/docs" || p.starts_with("/docs/") => "/docs",
+            p => p,
+        };
+        !self.api_key_hashes.is_empty()
+            && crate::config::OPERATIONAL_PATHS.contains(&route)
+            && !self.public_paths.iter().any(|p| p == route)
     }
 
     pub fn max_upload_mb(&self) -> u64 {

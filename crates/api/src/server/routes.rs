@@ -140,6 +140,10 @@ fn finish(app: Router<AppState>, state: AppState) -> Router {
         .route("/version", get(version))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_operational,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state)
@@ -235,7 +239,18 @@ async fn require_key(State(st): State<AppState>, req: Request, next: Next) -> Re
     if st.settings().api_key_hashes.is_empty() {
         return next.run(req).await;
     }
-    let id = request_id(&req);
+    match key_of(&st, &req) {
+        Ok(owner) => {
+            let mut req = req;
+            req.extensions_mut().insert(owner);
+            next.run(req).await
+        }
+        Err(refusal) => refuse(req, refusal).await,
+    }
+}
+
+/// The owner of the request's API key, or why it has none (never the key itself).
+fn key_of(st: &AppState, req: &Request) -> Result<Owner, &'static str> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -245,18 +260,28 @@ async fn require_key(State(st): State<AppState>, req: Request, next: Next) -> Re
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    let refusal = match token {
-        None => "missing API key: send `Authorization: Bearer <key>`",
-        Some(t) if !st.key_matches(t) => "wrong API key",
-        Some(t) => {
-            let owner = Owner::of_key(t);
-            let mut req = req;
-            req.extensions_mut().insert(owner);
-            return next.run(req).await;
-        }
-    };
+    match token {
+        None => Err("missing API key: send `Authorization: Bearer <key>`"),
+        Some(t) if !st.key_matches(t) => Err("wrong API key"),
+        Some(t) => Ok(Owner::of_key(t)),
+    }
+}
+
+async fn refuse(req: Request, refusal: &str) -> Response {
+    let id = request_id(&req);
     drain_body(req.into_body()).await;
     ApiError::Unauthorized(refusal.into()).into_response_with(&id)
+}
+
+/// With API keys set, the operational routes `PUBLIC_PATHS` leaves closed (`/metrics`,
+/// `/docs`, `/version`, `/v1/health`) need one too.
+async fn guard_operational(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    if st.settings().guards(req.uri().path())
+        && let Err(refusal) = key_of(&st, &req)
+    {
+        return refuse(req, refusal).await;
+    }
+    next.run(req).await
 }
 
 fn request_id(req: &Request) -> String {

@@ -14,6 +14,22 @@ pub struct Upload {
     pub bytes: Bytes,
 }
 
+/// The longest file name kept (in characters), as most file systems allow.
+const MAX_FILENAME_CHARS: usize = 255;
+
+/// A client's file name as a label, never a path: its last component (after any `/` or `\`),
+/// control characters dropped, at most 255 characters; `None` when nothing is left.
+pub fn clean_filename(raw: &str) -> Option<String> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let clean: String = last
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_FILENAME_CHARS)
+        .collect();
+    let clean = clean.trim();
+    (!clean.is_empty() && clean != "." && clean != "..").then(|| clean.to_string())
+}
+
 /// What a form carried: files and text options by name.
 #[derive(Debug, Default)]
 pub struct Form {
@@ -61,7 +77,7 @@ pub async fn read_form(
                     "too many files: at most {max_files} per request"
                 )));
             }
-            let filename = field.file_name().map(String::from);
+            let filename = field.file_name().and_then(clean_filename);
             let mut buf = Vec::new();
             while let Some(chunk) = field
                 .chunk()
@@ -142,5 +158,30 @@ fn multipart_error(e: MultipartError, limit_mb: u64) -> ApiError {
         ApiError::TooLarge { limit_mb }
     } else {
         ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_filename;
+
+    #[test]
+    fn file_names_are_labels_not_paths() {
+        assert_eq!(
+            clean_filename("../../etc/passwd").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            clean_filename("C:\\Users\\me\\r.png").as_deref(),
+            Some("r.png")
+        );
+        assert_eq!(clean_filename("a\u{7}b\tc.pdf").as_deref(), Some("abc.pdf"));
+        assert_eq!(
+            clean_filename(&"x".repeat(10_000)).map(|n| n.len()),
+            Some(255)
+        );
+        assert_eq!(clean_filename("dir/"), None);
+        assert_eq!(clean_filename(".."), None);
+        assert_eq!(clean_filename("  "), None);
     }
 }

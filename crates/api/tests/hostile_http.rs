@@ -1,0 +1,240 @@
+//! Hostile HTTP through the router: broken multipart, missing and duplicate fields, odd
+//! filenames, request ids that are not sane. Each gets its problem, or is read safely; none a
+//! 500.
+
+mod common;
+mod oneshot;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request};
+use ocrlty::pipeline::Pipeline;
+use ocrlty::server::AppState;
+use oneshot::{BOUNDARY, assert_problem, multipart, post, sample, send, state};
+
+fn ready() -> AppState {
+    ready_with(&[])
+}
+
+fn ready_with(flags: &[&str]) -> AppState {
+    static P: OnceLock<Arc<Pipeline>> = OnceLock::new();
+    let p = P
+        .get_or_init(|| {
+            Arc::new(
+                Pipeline::builder()
+                    .build()
+                    .expect("pipeline (run scripts/setup)"),
+            )
+        })
+        .clone();
+    let s = state(flags);
+    s.set_pipeline(p);
+    s
+}
+
+fn get(uri: &str, key: Option<&str>) -> Request<Body> {
+    let mut r = Request::get(uri);
+    if let Some(k) = key {
+        r = r.header("authorization", format!("Bearer {k}"));
+    }
+    r.body(Body::empty()).expect("request")
+}
+
+fn raw(body: &[u8], content_type: &str) -> Request<Body> {
+    Request::post("/v1/extract")
+        .header("content-type", content_type)
+        .body(Body::from(body.to_vec()))
+        .expect("request")
+}
+
+/// A multipart part with a filename given as raw bytes (not necessarily UTF-8).
+fn part_with_raw_filename(filename: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut body =
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"")
+            .into_bytes();
+    body.extend_from_slice(filename);
+    body.extend_from_slice(b"\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broken_multipart_and_missing_or_duplicate_files_are_400s() {
+    let st = ready();
+    let png = sample("receipt-kedai-runcit.png");
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    let mut truncated = multipart(&[("file", Some("r.png"), &png)]);
+    truncated.truncate(truncated.len() / 2);
+    let cases: Vec<(&str, Request<Body>)> = vec![
+        ("no boundary", raw(&png, "multipart/form-data")),
+        ("garbage body", raw(b"\x00\x01not multipart at all", &ct)),
+        ("cut off mid-part", raw(&truncated, &ct)),
+        (
+            "no parts",
+            raw(format!("--{BOUNDARY}--\r\n").as_bytes(), &ct),
+        ),
+        (
+            "an option but no file",
+            post("/v1/extract", multipart(&[("country", None, b"MY")])),
+        ),
+        (
+            "two files",
+            post(
+                "/v1/extract",
+                multipart(&[("file", Some("a.png"), &png), ("file", Some("b.png"), &png)]),
+            ),
+        ),
+    ];
+    for (what, req) in cases {
+        let (s, h, v) = send(&st, req).await;
+        assert_eq!(s.as_u16(), 400, "{what}: {v}");
+        assert_problem(&h, &v, 400, "malformed_request");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_filenames_are_only_names() {
+    let st = ready();
+    let png = sample("receipt-kedai-runcit.png");
+    let long = vec![b'a'; 10_000];
+    let names: Vec<(&str, Vec<u8>)> = vec![
+        ("path separators", b"../../etc/passwd".to_vec()),
+        ("backslashes", b"..\\..\\windows\\win.ini".to_vec()),
+        ("invalid UTF-8", b"receipt-\xff\xfe.png".to_vec()),
+        ("10 kB", long),
+    ];
+    for (what, name) in &names {
+        let (s, _, v) = send(
+            &st,
+            raw(
+                &part_with_raw_filename(name, &png),
+                &format!("multipart/form-data; boundary={BOUNDARY}"),
+            ),
+        )
+        .await;
+        assert_eq!(s.as_u16(), 200, "{what}: {v}");
+        assert_eq!(v["data"]["total"], "65.50", "{what}");
+    }
+    // A NUL makes the part's header line invalid (RFC 9110 forbids it): the body is refused.
+    let with_nul = multipart(&[("files[]", Some("a\u{0}b.png"), &png)]);
+    let (s, h, v) = send(&st, post("/v1/extract-batch", with_nul)).await;
+    assert_problem(&h, &v, 400, "malformed_request");
+    assert_eq!(s.as_u16(), 400);
+    // In a batch the name comes back as a label: its last path component, at most 255
+    // characters.
+    let (_, _, v) = send(
+        &st,
+        post(
+            "/v1/extract-batch",
+            multipart(&[("files[]", Some("../../etc/passwd"), &png)]),
+        ),
+    )
+    .await;
+    assert_eq!(v["items"][0]["filename"], "passwd", "{v}");
+    let (s, _, v) = send(
+        &st,
+        post(
+            "/v1/extract-batch",
+            multipart(&[("files[]", Some(&"x".repeat(1_000)), &png)]),
+        ),
+    )
+    .await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    let echoed = v["items"][0]["filename"].as_str().unwrap_or_default();
+    assert!(echoed.chars().count() <= 255, "{} characters", echoed.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_id_that_is_not_sane_is_replaced() {
+    let st = ready();
+    let mut req = post(
+        "/v1/extract",
+        multipart(&[("file", Some("x.txt"), b"plain text")]),
+    );
+    req.headers_mut().insert(
+        "x-request-id",
+        HeaderValue::from_bytes(b"abc\xffdef\tghi").expect("obs-text is a legal header value"),
+    );
+    let (s, h, v) = send(&st, req).await;
+    assert_eq!(s.as_u16(), 415, "{v}");
+    let id = h["x-request-id"].to_str().expect("a visible ASCII id");
+    assert_ne!(id, "abc\u{ff}def\tghi");
+    assert_eq!(v["request_id"], id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operational_routes_need_a_key_unless_public_paths_opens_them() {
+    let st = ready_with(&["--api-keys", "k-123", "--public-paths", "/v1/health"]);
+    for uri in ["/metrics", "/version", "/openapi.json", "/docs/"] {
+        let (s, h, v) = send(&st, get(uri, None)).await;
+        assert_eq!(s.as_u16(), 401, "{uri}: {v}");
+        assert_problem(&h, &v, 401, "unauthorized");
+        let (s, _, _) = send(&st, get(uri, Some("k-123"))).await;
+        assert_eq!(s.as_u16(), 200, "{uri} with the key");
+    }
+    for uri in ["/v1/health", "/livez", "/readyz", "/ping"] {
+        let (s, _, v) = send(&st, get(uri, None)).await;
+        assert_eq!(s.as_u16(), 200, "{uri}: {v}");
+    }
+    // A wrong key is refused without being repeated.
+    let (s, _, v) = send(&st, get("/metrics", Some("hunter2-guess"))).await;
+    assert_eq!(s.as_u16(), 401);
+    assert!(!v.to_string().contains("hunter2"), "{v}");
+    // By default they stay open (what /metrics and /docs show holds no secret).
+    let open = ready_with(&["--api-keys", "k-123"]);
+    for uri in ["/metrics", "/version", "/openapi.json", "/v1/health"] {
+        let (s, _, _) = send(&open, get(uri, None)).await;
+        assert_eq!(s.as_u16(), 200, "{uri}");
+    }
+}
+
+#[test]
+fn a_route_public_paths_does_not_know_is_refused_at_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ocrlty"))
+        .args(["serve", "--public-paths", "/v1/extract"])
+        .output()
+        .expect("ocrlty runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not an operational route"), "{err}");
+}
+
+#[test]
+fn api_keys_are_never_logged_nor_answered() {
+    let server = common::start(
+        &["--api-keys", "sekret-key-1,sekret-key-2"],
+        &[("RUST_LOG", "debug"), ("LOG_FORMAT", "json")],
+    );
+    common::wait_ready(&server);
+    let c = common::client();
+    for key in ["sekret-key-1", "hunter2-guess"] {
+        let r = c
+            .post(format!("{}/v1/extract", server.base))
+            .header("authorization", format!("Bearer {key}"))
+            .multipart(reqwest::blocking::multipart::Form::new().part(
+                "file",
+                reqwest::blocking::multipart::Part::bytes(b"text".to_vec()).file_name("t.txt"),
+            ))
+            .send()
+            .expect("answers");
+        let status = r.status().as_u16();
+        let body = r.text().expect("body");
+        assert!(status == 401 || status == 415, "{key}: {status} {body}");
+        assert!(!body.contains(key), "{key} in the body: {body}");
+    }
+    for path in ["/version", "/v1/health", "/metrics"] {
+        let body = common::get_text(&server.base, path);
+        assert!(!body.contains("sekret"), "{path}: {body}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let logged: Vec<String> = server.log.try_iter().collect();
+    assert!(!logged.is_empty(), "the server logs");
+    for line in &logged {
+        assert!(
+            !line.contains("sekret-key") && !line.contains("hunter2"),
+            "a key in the log: {line}"
+        );
+    }
+}
