@@ -488,6 +488,17 @@ pub struct ServeArgs {
     )]
     pub public_paths: Vec<String>,
 
+    /// Connections served at once; more wait in the listen backlog (never a file descriptor
+    /// each past this).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Seconds a connection gets to send a request's headers (also the longest a kept-alive
+    /// connection idles); then it is closed, so idle or trickling clients cannot hold
+    /// connections.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_S", default_value_t = 30.0)]
+    pub header_read_timeout: f64,
+
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "SHUTDOWN_GRACE_S", default_value_t = 30.0)]
     pub shutdown_grace: f64,

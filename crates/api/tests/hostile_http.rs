@@ -238,3 +238,62 @@ fn api_keys_are_never_logged_nor_answered() {
         );
     }
 }
+
+#[test]
+fn idle_and_trickling_connections_are_closed_and_do_not_starve_the_server() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let server = common::start(
+        &["--max-connections", "16", "--header-read-timeout", "1"],
+        &[],
+    );
+    let addr = server.base.trim_start_matches("http://").to_string();
+    // Four times the limit in idle connections, and a few that trickle a request's head.
+    let idle: Vec<TcpStream> = (0..64)
+        .map(|_| TcpStream::connect(&addr).expect("connects (the backlog takes it)"))
+        .collect();
+    let trickling: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).expect("connects");
+            s.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+                .expect("writes");
+            s
+        })
+        .collect();
+    // A real client gets through: the idle ones are closed as their header time runs out.
+    let t = Instant::now();
+    let c = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let r = c
+        .get(format!("{}/livez", server.base))
+        .send()
+        .expect("answered");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    // Every one of them was closed by the server (end of file, or a reset).
+    for (i, mut s) in idle.into_iter().chain(trickling).enumerate() {
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!("connection {i} is still open after 20 s")
+            }
+            Ok(0) | Err(_) => {}
+            // A 408 before closing is fine too; then the end.
+            Ok(n) => {
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                assert!(head.starts_with("HTTP/1.1 408"), "connection {i}: {head}");
+            }
+        }
+    }
+}

@@ -43,6 +43,10 @@ pub struct ServerSettings {
     api_key_hashes: Vec<[u8; 32]>,
     /// The operational routes open without a key when keys are set (`PUBLIC_PATHS`).
     pub public_paths: Vec<String>,
+    /// Connections served at once (`MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's headers (`HEADER_READ_TIMEOUT_S`).
+    pub header_read_timeout: Duration,
     /// Locale hints, the rules switch and the e-invoice mode of a request that gives none.
     pub defaults: ExtractRequest,
     /// Where `/v1/chat/completions` and `/v1/models` go (`PROXY_MODEL_SERVER`); none: not served.
@@ -91,6 +95,10 @@ impl ServerSettings {
                 .map(|k| sha256(k.as_bytes()))
                 .collect(),
             public_paths: args.public_paths.clone(),
+            max_connections: args.max_connections.max(1),
+            header_read_timeout: Duration::from_secs_f64(
+                args.header_read_timeout.clamp(0.1, 3600.0),
+            ),
             defaults,
             proxy: args
                 .proxy_model_server
@@ -325,7 +333,7 @@ pub async fn serve(
         }
         let _ = stop_tx.send(true);
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+    let server = serve_connections(listener, app, state.settings(), shutdown);
     let mut stop_rx2 = stop_rx.clone();
     tokio::select! {
         r = server => r?,
@@ -346,6 +354,56 @@ pub async fn serve(
     if let Readiness::Failed(e) = state.readiness() {
         return Err(std::io::Error::other(e));
     }
+    Ok(())
+}
+
+/// Accepts connections while fewer than `MAX_CONNECTIONS` are open (the rest wait in the
+/// listen backlog) and serves each with HTTP/1.1, closing one that does not send a request's
+/// headers within `HEADER_READ_TIMEOUT_S`; on `shutdown`, stops accepting and waits for the
+/// open connections' requests to finish.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    settings: &ServerSettings,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.map_err(std::io::Error::other)?,
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     Ok(())
 }
 
