@@ -6,31 +6,17 @@ mod hostile;
 mod oneshot;
 
 use std::process::{Command, Stdio};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use hostile::{allowed, corpus};
-use ocrlty::pipeline::Pipeline;
 use ocrlty::server::AppState;
-use oneshot::{assert_problem, multipart, post, sample, send, state};
+use oneshot::{assert_problem, multipart, post, sample, send};
 
 /// Far above what any of them takes (the slowest, a repaired PDF's blank page, is OCR'd).
 const NO_HANG: Duration = Duration::from_secs(120);
 
 fn ready() -> AppState {
-    static P: OnceLock<Arc<Pipeline>> = OnceLock::new();
-    let p = P
-        .get_or_init(|| {
-            Arc::new(
-                Pipeline::builder()
-                    .build()
-                    .expect("pipeline (run scripts/setup)"),
-            )
-        })
-        .clone();
-    let s = state(&[]);
-    s.set_pipeline(p);
-    s
+    oneshot::ready_default(&[])
 }
 
 async fn the_receipt_still_reads(st: &AppState) {

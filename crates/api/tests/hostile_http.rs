@@ -5,32 +5,17 @@
 mod common;
 mod oneshot;
 
-use std::sync::{Arc, OnceLock};
-
 use axum::body::Body;
 use axum::http::{HeaderValue, Request};
-use ocrlty::pipeline::Pipeline;
 use ocrlty::server::AppState;
-use oneshot::{BOUNDARY, assert_problem, multipart, post, sample, send, state};
+use oneshot::{BOUNDARY, assert_problem, multipart, post, sample, send};
 
 fn ready() -> AppState {
     ready_with(&[])
 }
 
 fn ready_with(flags: &[&str]) -> AppState {
-    static P: OnceLock<Arc<Pipeline>> = OnceLock::new();
-    let p = P
-        .get_or_init(|| {
-            Arc::new(
-                Pipeline::builder()
-                    .build()
-                    .expect("pipeline (run scripts/setup)"),
-            )
-        })
-        .clone();
-    let s = state(flags);
-    s.set_pipeline(p);
-    s
+    oneshot::ready_default(flags)
 }
 
 fn get(uri: &str, key: Option<&str>) -> Request<Body> {

@@ -20,6 +20,25 @@ pub fn state(flags: &[&str]) -> AppState {
     AppState::new(settings(flags))
 }
 
+/// The state of `ocrlty serve FLAGS...` with the default pipeline (the real engine and the
+/// layout backend) loaded once per test binary.
+pub fn ready_default(flags: &[&str]) -> AppState {
+    static P: std::sync::OnceLock<std::sync::Arc<ocrlty::pipeline::Pipeline>> =
+        std::sync::OnceLock::new();
+    let p = P
+        .get_or_init(|| {
+            std::sync::Arc::new(
+                ocrlty::pipeline::Pipeline::builder()
+                    .build()
+                    .expect("pipeline (run scripts/setup)"),
+            )
+        })
+        .clone();
+    let s = state(flags);
+    s.set_pipeline(p);
+    s
+}
+
 /// The server settings of `ocrlty serve FLAGS...`.
 pub fn settings(flags: &[&str]) -> ServerSettings {
     let args = Args::parse_from(std::iter::once("serve").chain(flags.iter().copied()));
