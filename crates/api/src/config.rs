@@ -499,6 +499,11 @@ pub struct ServeArgs {
     #[arg(long, env = "HEADER_READ_TIMEOUT_S", default_value_t = 30.0)]
     pub header_read_timeout: f64,
 
+    /// Seconds an upload may pause (no bytes arriving) before it is answered with 408
+    /// `request_timeout`: a trickling client cannot hold its connection indefinitely.
+    #[arg(long, env = "BODY_READ_TIMEOUT_S", default_value_t = 30.0)]
+    pub body_read_timeout: f64,
+
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "SHUTDOWN_GRACE_S", default_value_t = 30.0)]
     pub shutdown_grace: f64,

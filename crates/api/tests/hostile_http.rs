@@ -282,3 +282,31 @@ fn idle_and_trickling_connections_are_closed_and_do_not_starve_the_server() {
         }
     }
 }
+
+#[test]
+fn an_upload_that_stalls_gets_a_408_not_a_held_connection() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let server = common::start(&["--body-read-timeout", "1"], &[]);
+    common::wait_ready(&server);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut s = TcpStream::connect(&addr).expect("connects");
+    let head = format!(
+        "POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; \
+         boundary={BOUNDARY}\r\nContent-Length: 100000\r\n\r\n--{BOUNDARY}\r\n\
+         Content-Disposition: form-data; name=\"file\"; filename=\"r.png\"\r\n\r\nPNG header then nothing"
+    );
+    s.write_all(head.as_bytes()).expect("writes");
+    // Then nothing: the rest of the 100000 bytes never comes.
+    let t = Instant::now();
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).expect("an answer, not a held connection");
+    let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+}

@@ -47,6 +47,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// How long a connection may take to send a request's headers (`HEADER_READ_TIMEOUT_S`).
     pub header_read_timeout: Duration,
+    /// How long an upload may pause before it gets a 408 (`BODY_READ_TIMEOUT_S`).
+    pub body_read_timeout: Duration,
     /// Locale hints, the rules switch and the e-invoice mode of a request that gives none.
     pub defaults: ExtractRequest,
     /// Where `/v1/chat/completions` and `/v1/models` go (`PROXY_MODEL_SERVER`); none: not served.
@@ -99,6 +101,7 @@ impl ServerSettings {
             header_read_timeout: Duration::from_secs_f64(
                 args.header_read_timeout.clamp(0.1, 3600.0),
             ),
+            body_read_timeout: Duration::from_secs_f64(args.body_read_timeout.clamp(0.1, 3600.0)),
             defaults,
             proxy: args
                 .proxy_model_server

@@ -40,6 +40,9 @@ pub enum ApiError {
     NotReady,
     #[error("the request took longer than its deadline of {secs} s")]
     Deadline { secs: f64 },
+    /// The client stopped sending its upload (`BODY_READ_TIMEOUT_S`).
+    #[error("the upload stalled: nothing arrived for {secs} s")]
+    SlowBody { secs: f64 },
     /// The pipeline failed: its kind decides the status, its own code goes in the body.
     #[error("{message}")]
     Pipeline {
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Pipeline { kind, .. } => match kind {
                 ErrorKind::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
@@ -112,6 +116,7 @@ impl ApiError {
             ApiError::QueueFull { .. } => "queue_full",
             ApiError::NotReady => "not_ready",
             ApiError::Deadline { .. } => "deadline_exceeded",
+            ApiError::SlowBody { .. } => "request_timeout",
             ApiError::Pipeline { code, .. } => code,
             ApiError::ModelsFailed(_) => "models_failed",
             ApiError::NotFound(_) => "not_found",

@@ -1,6 +1,8 @@
 //! Reading a multipart upload: file parts counted as they stream in (an oversized upload is
 //! refused at the limit, never buffered whole), text parts for the options.
 
+use std::time::Duration;
+
 use axum::extract::multipart::{Multipart, MultipartError};
 use axum::http::StatusCode;
 use bytes::Bytes;
@@ -54,22 +56,38 @@ const TEXT_LIMIT: usize = 4096;
 /// connection is closed.
 pub const DRAIN_CAP: u64 = 4 * 1024 * 1024;
 
+/// The longest an unused body is drained (a client trickling it gets the answer after this).
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// `read` unless the client sends nothing for `stall`: a trickling upload gets a 408 instead of
+/// holding its connection for as long as it trickles.
+async fn within<T>(
+    stall: Duration,
+    read: impl std::future::Future<Output = Result<T, MultipartError>>,
+    limit_mb: u64,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(stall, read).await {
+        Ok(r) => r.map_err(|e| multipart_error(e, limit_mb)),
+        Err(_) => Err(ApiError::SlowBody {
+            secs: stall.as_secs_f64(),
+        }),
+    }
+}
+
 /// Reads the whole form. Parts named in `file_names` are files; at most `max_files` of them;
-/// all bytes together at most `limit` (the body limit is enforced by the extractor as well).
+/// all bytes together at most `limit` (the body limit is enforced by the extractor as well);
+/// a pause of `stall` in the upload ends it with a 408.
 pub async fn read_form(
     mut mp: Multipart,
     file_names: &[&str],
     max_files: usize,
     limit: u64,
     limit_mb: u64,
+    stall: Duration,
 ) -> Result<Form, ApiError> {
     let mut form = Form::default();
     let mut total: u64 = 0;
-    while let Some(mut field) = mp
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(e, limit_mb))?
-    {
+    while let Some(mut field) = within(stall, mp.next_field(), limit_mb).await? {
         let name = field.name().unwrap_or_default().to_string();
         if file_names.contains(&name.as_str()) {
             if form.files.len() == max_files {
@@ -79,22 +97,21 @@ pub async fn read_form(
             }
             let filename = field.file_name().and_then(clean_filename);
             let mut buf = Vec::new();
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| multipart_error(e, limit_mb))?
-            {
+            while let Some(chunk) = within(stall, field.chunk(), limit_mb).await? {
                 total += chunk.len() as u64;
                 if total > limit {
+                    let until = tokio::time::Instant::now() + DRAIN_TIME;
                     let mut seen = 0u64;
-                    while let Ok(Some(c)) = field.chunk().await {
+                    while let Ok(Ok(Some(c))) = tokio::time::timeout_at(until, field.chunk()).await
+                    {
                         seen += c.len() as u64;
                         if seen > DRAIN_CAP {
                             break;
                         }
                     }
                     drop(field);
-                    drain(&mut mp, DRAIN_CAP.saturating_sub(seen)).await;
+                    let rest = DRAIN_CAP.saturating_sub(seen);
+                    let _ = tokio::time::timeout_at(until, drain(&mut mp, rest)).await;
                     return Err(ApiError::TooLarge { limit_mb });
                 }
                 buf.extend_from_slice(&chunk);
@@ -105,11 +122,7 @@ pub async fn read_form(
             });
         } else {
             let mut buf = Vec::new();
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| multipart_error(e, limit_mb))?
-            {
+            while let Some(chunk) = within(stall, field.chunk(), limit_mb).await? {
                 buf.extend_from_slice(&chunk);
                 if buf.len() > TEXT_LIMIT {
                     return Err(ApiError::BadRequest(format!(
@@ -131,13 +144,16 @@ pub async fn read_form(
 pub async fn drain_body(body: axum::body::Body) {
     use futures_util::StreamExt;
     let mut stream = body.into_data_stream();
-    let mut seen = 0u64;
-    while let Some(Ok(c)) = stream.next().await {
-        seen += c.len() as u64;
-        if seen > DRAIN_CAP {
-            return;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut seen = 0u64;
+        while let Some(Ok(c)) = stream.next().await {
+            seen += c.len() as u64;
+            if seen > DRAIN_CAP {
+                return;
+            }
         }
-    }
+    })
+    .await;
 }
 
 /// Reads and discards the remaining parts of the upload, up to `cap` bytes.
