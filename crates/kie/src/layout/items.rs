@@ -177,8 +177,10 @@ fn rows_of(
     lines: &[(usize, &Line<'_>)],
     labels: &[Option<(LabelKind, f32)>],
 ) -> Vec<Row> {
-    // (the first line's box, which the others must overlap; the row's box; its lines)
-    let mut rows: Vec<(BBox, BBox, Vec<usize>)> = Vec::new();
+    // (the first line's box, which the others must overlap; the row's box; its lines with
+    // their indices)
+    type Members<'l, 'a> = Vec<&'l (usize, &'l Line<'a>)>;
+    let mut rows: Vec<(BBox, BBox, Members<'_, '_>)> = Vec::new();
     let mut order: Vec<&(usize, &Line<'_>)> = lines.iter().collect();
     order.sort_by(|a, b| a.1.bbox[1].total_cmp(&b.1.bbox[1]));
     for entry in order {
@@ -191,19 +193,16 @@ fn rows_of(
         {
             Some((_, rb, members)) => {
                 *rb = ocr_document::document::union([*rb, b]);
-                members.push(entry.0);
+                members.push(entry);
             }
-            None => rows.push((b, b, vec![entry.0])),
+            None => rows.push((b, b, vec![entry])),
         }
     }
     rows.into_iter()
         .map(|(_, bbox, members)| {
             let mut toks: Vec<Tok> = members
                 .iter()
-                .flat_map(|&li| {
-                    let l = lines.iter().find(|(i, _)| *i == li).map(|(_, l)| *l);
-                    l.into_iter().flat_map(|l| l.words.iter())
-                })
+                .flat_map(|(_, l)| l.words.iter())
                 .map(|&w| {
                     let word = &page.words[w];
                     Tok {
@@ -221,20 +220,14 @@ fn rows_of(
                     toks[i - 1].kind = Kind::Percent;
                 }
             }
-            let leftmost = members.iter().copied().min_by(|&a, &b| {
-                let x = |li: usize| {
-                    lines
-                        .iter()
-                        .find(|(i, _)| *i == li)
-                        .map_or(0.0, |(_, l)| l.bbox[0])
-                };
-                x(a).total_cmp(&x(b))
-            });
-            let label = leftmost.and_then(|li| labels[li]).map(|(k, _)| k);
+            let label = members
+                .iter()
+                .min_by(|a, b| a.1.bbox[0].total_cmp(&b.1.bbox[0]))
+                .and_then(|(li, _)| labels[*li])
+                .map(|(k, _)| k);
             let words: Vec<usize> = toks.iter().map(|t| t.word).collect();
             let text: String = members
                 .iter()
-                .filter_map(|&li| lines.iter().find(|(i, _)| *i == li))
                 .map(|(_, l)| l.text)
                 .collect::<Vec<_>>()
                 .join(" ");

@@ -147,7 +147,11 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     let pairing = pairing::pair(doc, &lines, &money);
     let mut d = Draft::default();
     let totals = totals::choose(&lines, &money, &pairing, &mut d);
-    let inferred = sums::subtotal_and_tax(doc, &lines, &money, &pairing, &totals, &mut d);
+    // The tax summary table, read once: it can decide subtotal and tax, and its rows are the
+    // tax breakdown.
+    let table = crate::tax_table::read(doc);
+    let inferred =
+        sums::subtotal_and_tax(&lines, &money, &pairing, &totals, table.as_ref(), &mut d);
 
     // Currency from symbols and codes anywhere, else the country the document names, else the
     // locale default.
@@ -195,7 +199,7 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
     };
     d.raw.line_items = found_items.iter().map(|i| i.raw.clone()).collect();
     let tax_rows = if opts.wants_list(ListName::TaxBreakdown) {
-        tax_breakdown(doc, &lines, &pairing)
+        tax_breakdown(table.as_ref(), &lines, &pairing)
     } else {
         Vec::new()
     };
@@ -239,11 +243,11 @@ fn extract(doc: &OcrDocument, opts: &ExtractOptions) -> Extraction {
 /// The tax summary's rows (one per rate); without a table, each tax line that prints its
 /// rate (`MwSt 19 % 3,80`, `VAT 20% 1.50`) as a row of its own.
 fn tax_breakdown(
-    doc: &OcrDocument,
+    table: Option<&crate::tax_table::TaxSummary>,
     lines: &[Line<'_>],
     pairing: &pairing::Pairing,
 ) -> Vec<(RawTaxLine, Evidence)> {
-    if let Some(t) = crate::tax_table::read(doc)
+    if let Some(t) = table
         && !t.rows.is_empty()
     {
         return t

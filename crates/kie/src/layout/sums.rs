@@ -2,7 +2,6 @@
 //! adjustments (rounding, discount, service), and what the arithmetic implies where a line is
 //! missing (an unlabelled tax, a subtotal equal to the total less its tax).
 
-use ocr_document::OcrDocument;
 use rules::{Adjustment, AdjustmentKind, FieldInput, RawFields};
 use rust_decimal::Decimal;
 
@@ -22,11 +21,11 @@ pub(super) struct Inferred {
 
 /// Chooses subtotal, tax and adjustments into the draft; returns the inferred amounts.
 pub(super) fn subtotal_and_tax(
-    doc: &OcrDocument,
     lines: &[Line<'_>],
     money: &[Vec<Money>],
     p: &Pairing,
     tot: &Totals<'_>,
+    table: Option<&crate::tax_table::TaxSummary>,
     d: &mut Draft,
 ) -> Inferred {
     let ev = |m: &Money| money_evidence(lines, m);
@@ -109,7 +108,7 @@ pub(super) fn subtotal_and_tax(
     }
     // A tax summary table (column headings over the values) decides subtotal and tax where
     // the labelled reading found no pair that adds up to the total and the table's does.
-    if let Some(t) = crate::tax_table::read(doc) {
+    if let Some(t) = table {
         let (sub, tax, total) = (
             input_value(&d.raw.subtotal),
             input_value(&d.raw.tax_amount),
