@@ -138,3 +138,22 @@ fn the_cli_answers_each_with_its_code_and_goes_on() {
     }
     assert_eq!(lines[docs.len()]["data"]["total"], "65.50");
 }
+
+/// The corpus as files, one per document under its own name — the seeds of `scripts/fuzz`
+/// (into `OCRLTY_HOSTILE_DIR`; a temporary folder otherwise).
+#[test]
+fn the_corpus_writes_out_as_files() {
+    let tmp = tempfile::tempdir().expect("temporary folder");
+    let dir = std::env::var_os("OCRLTY_HOSTILE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&dir).expect("corpus folder");
+    let docs = corpus();
+    for h in &docs {
+        std::fs::write(dir.join(h.name), &h.bytes).expect("write a corpus file");
+    }
+    for h in &docs {
+        let back = std::fs::read(dir.join(h.name)).expect("read it back");
+        assert_eq!(back, h.bytes, "{}: two documents share a name", h.name);
+    }
+}

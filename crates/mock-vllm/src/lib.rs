@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kie::FieldName;
-use ocr_document::{GenerateRequest, InputOcrDocumentPart, OcrDocument, parse_layout_text};
+use ocr_document::{GenerateRequest, OcrDocument, parse_layout_text, read_chat_content};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -319,46 +319,15 @@ fn completion(model: &str, content: &str, prompt_tokens: usize, logprobs: bool) 
     })
 }
 
-fn text_parts(content: &Value) -> Vec<String> {
-    match content {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(parts) => parts
-            .iter()
-            .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
-            .filter_map(|p| p.get("text").and_then(Value::as_str).map(String::from))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn chat_answer(st: &MockState, body: &Value) -> Result<Value, (u16, String)> {
-    let messages = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .ok_or((400, "'messages' is required".to_string()))?;
-    let mut texts = Vec::new();
-    let mut doc = None;
-    let mut images = 0u64;
-    for m in messages {
-        let content = m.get("content").unwrap_or(&Value::Null);
-        texts.extend(text_parts(content));
-        if let Value::Array(parts) = content {
-            for p in parts {
-                let data_uri = p
-                    .pointer("/image_url/url")
-                    .and_then(Value::as_str)
-                    .is_some_and(|u| u.starts_with("data:image/"));
-                if p.get("type").and_then(Value::as_str) == Some("image_url") && data_uri {
-                    images += 1;
-                }
-                if p.get("type").and_then(Value::as_str) == Some("input_ocr_document") {
-                    let part: InputOcrDocumentPart = serde_json::from_value(p.clone())
-                        .map_err(|e| (400, format!("bad input_ocr_document: {e}")))?;
-                    doc = Some(OcrDocument::from(&part));
-                }
-            }
-        }
-    }
+    let content = read_chat_content(body).map_err(|e| (400, e.to_string()))?;
+    let texts = content.texts;
+    let doc = content.document;
+    let images = content
+        .image_urls
+        .iter()
+        .filter(|u| u.starts_with("data:image/"))
+        .count() as u64;
     let prompt_tokens = texts.iter().map(|t| t.split_whitespace().count()).sum();
     let logprobs = body.get("logprobs").and_then(Value::as_bool) == Some(true);
     let model = body

@@ -22,6 +22,7 @@ pub mod wire;
 
 pub use document::{BBox, DocLine, DocPage, DocWord, OcrDocument, PageSource};
 pub use wire::{
-    GeneratePage, GeneratePageOcr, GenerateRequest, InputOcrDocumentPart, SpanDocument, SpanPage,
-    WireWord, layout_text, parse_layout_text,
+    ChatContent, ChatContentError, GeneratePage, GeneratePageOcr, GenerateRequest,
+    InputOcrDocumentPart, SpanDocument, SpanPage, WireWord, layout_text, parse_layout_text,
+    read_chat_content,
 };

@@ -253,6 +253,69 @@ pub fn parse_layout_text(text: &str) -> OcrDocument {
     }
 }
 
+/// What the messages of a chat completion request carry, read alike by every server that
+/// takes one (the TILT server, mock-vllm).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatContent {
+    /// Every string content and every `text` part, in order.
+    pub texts: Vec<String>,
+    /// The last `input_ocr_document` part's document.
+    pub document: Option<OcrDocument>,
+    /// The URL of every `image_url` part, in order (what a URL may be is the server's call).
+    pub image_urls: Vec<String>,
+}
+
+/// Why a chat request's messages cannot be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChatContentError {
+    #[error("'messages' is required")]
+    NoMessages,
+    #[error("bad input_ocr_document: {0}")]
+    BadDocument(String),
+}
+
+/// Reads the texts, the OCR Document and the image URLs of a chat completion request's
+/// `messages`. Parts of other types, messages without content and non-string texts are
+/// skipped; a malformed `input_ocr_document` part is an error.
+pub fn read_chat_content(body: &serde_json::Value) -> Result<ChatContent, ChatContentError> {
+    use serde_json::Value;
+    let messages = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or(ChatContentError::NoMessages)?;
+    let mut out = ChatContent::default();
+    for m in messages {
+        match m.get("content") {
+            Some(Value::String(s)) => out.texts.push(s.clone()),
+            Some(Value::Array(parts)) => {
+                for p in parts {
+                    match p.get("type").and_then(Value::as_str) {
+                        Some("text") => {
+                            if let Some(t) = p.get("text").and_then(Value::as_str) {
+                                out.texts.push(t.to_string());
+                            }
+                        }
+                        Some("input_ocr_document") => {
+                            let part = InputOcrDocumentPart::deserialize(p)
+                                .map_err(|e| ChatContentError::BadDocument(e.to_string()))?;
+                            out.document = Some(OcrDocument::from(&part));
+                        }
+                        Some("image_url") => out.image_urls.push(
+                            p.pointer("/image_url/url")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +403,51 @@ mod tests {
         assert_eq!(d.pages.len(), 1);
         assert_eq!(d.pages[0].index, 0);
         assert_eq!(d.pages[0].words[0].text, "VAT");
+    }
+
+    #[test]
+    fn chat_content_reads_texts_the_document_and_image_urls() {
+        let doc = OcrDocument {
+            pages: vec![page_from_wire(
+                0,
+                100.0,
+                50.0,
+                &[WireWord {
+                    text: "Total".into(),
+                    bbox: [1.0, 1.0, 20.0, 9.0],
+                }],
+            )],
+        };
+        let part = serde_json::to_value(InputOcrDocumentPart::from(&doc)).expect("serialises");
+        let body = serde_json::json!({"messages": [
+            {"role": "system", "content": "Answer briefly."},
+            {"role": "user", "content": [
+                {"type": "text", "text": "What is the total?"},
+                part,
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}},
+                {"type": "text", "text": 7},
+                {"type": "audio", "data": "x"}
+            ]},
+            {"role": "assistant"}
+        ]});
+        let c = read_chat_content(&body).expect("reads");
+        assert_eq!(c.texts, ["Answer briefly.", "What is the total?"]);
+        assert_eq!(c.image_urls, ["data:image/png;base64,AA=="]);
+        assert_eq!(
+            c.document.expect("document").pages[0].lines[0].text,
+            "Total"
+        );
+
+        assert_eq!(
+            read_chat_content(&serde_json::json!({"prompt": "x"})),
+            Err(ChatContentError::NoMessages)
+        );
+        let bad = serde_json::json!({"messages": [{"content": [
+            {"type": "input_ocr_document", "document": {"pages": [{"width": "wide"}]}}
+        ]}]});
+        assert!(matches!(
+            read_chat_content(&bad),
+            Err(ChatContentError::BadDocument(_))
+        ));
     }
 }

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use ocr_document::{GenerateRequest, InputOcrDocumentPart, OcrDocument};
+use ocr_document::{GenerateRequest, OcrDocument, read_chat_content};
 use serde_json::{Value, json};
 use tilt_infer::{TiltEngine, TiltError, TiltRequest, TiltResponse};
 
@@ -246,61 +246,26 @@ async fn chat(State(st): State<Arc<TiltState>>, body: Json<Value>) -> Response {
 }
 
 async fn chat_inner(st: &TiltState, body: Value) -> Result<Value, Failure> {
-    let messages = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "'messages' is required"))?;
+    let content =
+        read_chat_content(&body).map_err(|e| fail(StatusCode::BAD_REQUEST, e.to_string()))?;
     check_temperature(body.get("temperature").and_then(Value::as_f64))?;
     let max_tokens = st.max_tokens(
         body.get("max_tokens")
             .or_else(|| body.get("max_completion_tokens"))
             .and_then(Value::as_u64),
     )?;
-    let mut texts = Vec::new();
-    let mut doc: Option<OcrDocument> = None;
     let mut images = Vec::new();
-    for m in messages {
-        match m.get("content") {
-            Some(Value::String(s)) => texts.push(s.clone()),
-            Some(Value::Array(parts)) => {
-                for p in parts {
-                    match p.get("type").and_then(Value::as_str) {
-                        Some("text") => {
-                            if let Some(t) = p.get("text").and_then(Value::as_str) {
-                                texts.push(t.to_string());
-                            }
-                        }
-                        Some("input_ocr_document") => {
-                            let part: InputOcrDocumentPart = serde_json::from_value(p.clone())
-                                .map_err(|e| {
-                                    fail(
-                                        StatusCode::BAD_REQUEST,
-                                        format!("bad input_ocr_document: {e}"),
-                                    )
-                                })?;
-                            doc = Some(OcrDocument::from(&part));
-                        }
-                        Some("image_url") => {
-                            let url = p
-                                .pointer("/image_url/url")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
-                            if !url.starts_with("data:image/") {
-                                return Err(fail(
-                                    StatusCode::BAD_REQUEST,
-                                    "image_url must be a data: URI (the server fetches nothing)",
-                                ));
-                            }
-                            images.push(Some(decode_image(url)?));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
+    for url in &content.image_urls {
+        if !url.starts_with("data:image/") {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                "image_url must be a data: URI (the server fetches nothing)",
+            ));
         }
+        images.push(Some(decode_image(url)?));
     }
-    let doc = doc.ok_or_else(|| {
+    let texts = content.texts;
+    let doc = content.document.ok_or_else(|| {
         fail(
             StatusCode::BAD_REQUEST,
             "an input_ocr_document part with the page words is required",
