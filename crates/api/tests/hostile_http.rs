@@ -310,3 +310,116 @@ fn an_upload_that_stalls_gets_a_408_not_a_held_connection() {
     assert!(answer.contains("request_timeout"), "{answer}");
     assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
 }
+
+/// A kB figure of `/proc/PID/status` (VmRSS: now, VmHWM: the peak so far).
+fn proc_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .expect("the field is there")
+}
+
+/// Streams a multipart upload of `total` bytes (chunked, or with its Content-Length) until the
+/// server stops taking it. Returns what the server answered and how many bytes it took.
+fn stream_upload(addr: &str, total: u64, chunked: bool) -> (String, u64) {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    let mut s = TcpStream::connect(addr).expect("connects");
+    s.set_write_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let preamble = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\n\
+         Content-Type: image/png\r\n\r\n\x7fPNG"
+    );
+    let framing = if chunked {
+        "Transfer-Encoding: chunked".to_string()
+    } else {
+        format!("Content-Length: {}", preamble.len() as u64 + total)
+    };
+    let head = format!(
+        "POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; \
+         boundary={BOUNDARY}\r\n{framing}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).expect("writes the head");
+    // The answer is read while the body still goes out: a server that answers early and
+    // closes must not lose its answer to the reset the unread rest causes.
+    let mut reader = s.try_clone().expect("clone");
+    let answer = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&buf).to_string()
+    });
+    let block = vec![b'x'; 256 * 1024];
+    let send = |s: &mut TcpStream, bytes: &[u8]| -> bool {
+        let framed = if chunked {
+            [format!("{:x}\r\n", bytes.len()).as_bytes(), bytes, b"\r\n"].concat()
+        } else {
+            bytes.to_vec()
+        };
+        s.write_all(&framed).is_ok()
+    };
+    let mut sent = 0u64;
+    let mut going = send(&mut s, preamble.as_bytes());
+    while going && sent < total {
+        going = send(&mut s, &block);
+        if going {
+            sent += block.len() as u64;
+        }
+    }
+    if going && chunked {
+        let _ = s.write_all(b"0\r\n\r\n");
+    }
+    (answer.join().expect("reader"), sent)
+}
+
+#[test]
+fn streamed_200_mb_uploads_are_refused_early_and_memory_stays_flat() {
+    const TOTAL: u64 = 200 << 20;
+    let server = common::start(&["--max-upload-mb", "5"], &[]);
+    common::wait_ready(&server);
+    let pid = server.child.id();
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let before = proc_kb(pid, "VmRSS:");
+    // Four at once, two chunked and two declaring their 200 MB.
+    let uploads: Vec<_> = (0..4)
+        .map(|i| {
+            let addr = addr.clone();
+            std::thread::spawn(move || stream_upload(&addr, TOTAL, i % 2 == 0))
+        })
+        .collect();
+    for (i, u) in uploads.into_iter().enumerate() {
+        let (answer, sent) = u.join().expect("upload thread");
+        eprintln!("upload {i}: 413 after {:.1} MB of 200 MB", sent as f64 / 1048576.0);
+        assert!(answer.starts_with("HTTP/1.1 413"), "upload {i}: {answer}");
+        assert!(answer.contains("file_too_large"), "upload {i}: {answer}");
+        // The limit, the drain and what the sockets buffer: far from 200 MB.
+        assert!(sent < 48 << 20, "upload {i}: {} MB taken", sent >> 20);
+    }
+    let peak = proc_kb(pid, "VmHWM:");
+    eprintln!(
+        "RSS {} MB before, peak {} MB while 4 x 200 MB were offered",
+        before / 1024,
+        peak / 1024
+    );
+    assert!(
+        peak.saturating_sub(before) < 96 * 1024,
+        "RSS {before} kB before, peak {peak} kB while 800 MB were offered"
+    );
+    let health = common::client()
+        .get(format!("{}/livez", server.base))
+        .send()
+        .expect("the server still answers");
+    assert_eq!(health.status().as_u16(), 200);
+}
