@@ -1,6 +1,7 @@
 //! The `openai` backend end to end: `ocrlty serve` and `mock-vllm` as real processes on port 0.
 //! The happy path of each request style; each fault → the documented status and message; the
-//! circuit breaker opening and closing; a batch against a failing backend.
+//! circuit breaker opening and closing; the model server killed mid-request and back; a batch
+//! against a failing backend.
 
 mod common;
 
@@ -331,4 +332,57 @@ fn the_vlm_style_sends_the_page_images_and_normalises_the_answer() {
         (502, Some("backend_bad_answer")),
         "{v}"
     );
+}
+
+#[test]
+fn the_model_server_killed_mid_request_is_a_503_and_health_follows_it_down_and_up() {
+    let mut mock = start_mock(&[]);
+    let port = mock.base.rsplit(':').next().expect("port").to_string();
+    let s = api(
+        &mock,
+        "tilt",
+        &[("VLLM_RETRIES", "1"), ("VLLM_BREAKER_THRESHOLD", "1000")],
+    );
+    let png = sample("receipt-kedai-runcit.png");
+    // The mock holds the answer; it is killed while the request waits on it.
+    faults(&mock, json!({"latency_ms": 20_000}));
+    let base = s.base.clone();
+    let doc = [png.clone(), b"killed".to_vec()].concat();
+    let pending =
+        std::thread::spawn(move || upload(&base, "/v1/extract?fields=total", "r.png", doc, None));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while model_requests(&mock) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no model request");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    mock.child.kill().expect("kill mock-vllm");
+    let _ = mock.child.wait();
+    let (st, v) = pending.join().expect("request thread");
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (503, Some("backend_unavailable")),
+        "{v}"
+    );
+    // Down: health says so, and a new request is a quick 503 too.
+    let h = get_json(&s.base, "/v1/health");
+    assert_eq!(h["status"], "degraded", "{h}");
+    let (st, v) = upload(
+        &s.base,
+        "/v1/extract?fields=total",
+        "r.png",
+        [png.clone(), b"down".to_vec()].concat(),
+        None,
+    );
+    assert_eq!((st, v["code"].as_str()), (503, Some("backend_unavailable")));
+    // Up again on the same port: health and extraction recover without a restart.
+    let _mock = common::spawn_and_wait(
+        std::process::Command::new(
+            std::path::Path::new(env!("CARGO_BIN_EXE_ocrlty")).with_file_name("mock-vllm"),
+        )
+        .args(["--port", &port]),
+    );
+    let h = get_json(&s.base, "/v1/health");
+    assert_eq!(h["status"], "ok", "{h}");
+    let (st, v) = upload(&s.base, "/v1/extract?fields=total", "r.png", png, None);
+    assert_eq!(st, 200, "{v}");
 }
