@@ -401,7 +401,10 @@ fn streamed_200_mb_uploads_are_refused_early_and_memory_stays_flat() {
         .collect();
     for (i, u) in uploads.into_iter().enumerate() {
         let (answer, sent) = u.join().expect("upload thread");
-        eprintln!("upload {i}: 413 after {:.1} MB of 200 MB", sent as f64 / 1048576.0);
+        eprintln!(
+            "upload {i}: 413 after {:.1} MB of 200 MB",
+            sent as f64 / 1048576.0
+        );
         assert!(answer.starts_with("HTTP/1.1 413"), "upload {i}: {answer}");
         assert!(answer.contains("file_too_large"), "upload {i}: {answer}");
         // The limit, the drain and what the sockets buffer: far from 200 MB.
