@@ -311,6 +311,49 @@ fn an_upload_that_stalls_gets_a_408_not_a_held_connection() {
     assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
 }
 
+#[test]
+fn an_upload_that_trickles_without_pausing_ends_at_the_request_timeout() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let server = common::start(&["--body-read-timeout", "2", "--request-timeout", "3"], &[]);
+    common::wait_ready(&server);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut s = TcpStream::connect(&addr).expect("connects");
+    let head = format!(
+        "POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; \
+         boundary={BOUNDARY}\r\nContent-Length: 100000\r\n\r\n--{BOUNDARY}\r\n\
+         Content-Disposition: form-data; name=\"file\"; filename=\"r.png\"\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).expect("writes");
+    // A byte every 300 ms: never a pause of BODY_READ_TIMEOUT_S, never the whole body.
+    let mut reader = s.try_clone().expect("clone");
+    let t = Instant::now();
+    let trickle = std::thread::spawn(move || {
+        while t.elapsed() < Duration::from_secs(20) && s.write_all(b"x").is_ok() {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    reader
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 4096];
+    let n = reader
+        .read(&mut buf)
+        .expect("an answer, not a held connection");
+    let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+    let took = t.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("REQUEST_TIMEOUT_S"), "{answer}");
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    drop(reader);
+    let _ = trickle.join();
+}
+
 /// A kB figure of `/proc/PID/status` (VmRSS: now, VmHWM: the peak so far).
 fn proc_kb(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");

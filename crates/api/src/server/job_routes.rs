@@ -74,7 +74,7 @@ fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
             headers(("Location" = String, description = "/v1/jobs/{job_id}"))),
         (status = 400, description = "Malformed request, bad option, or a callback not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The upload stalled (nothing for BODY_READ_TIMEOUT_S)", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The upload stalled (nothing for BODY_READ_TIMEOUT_S) or was not complete within REQUEST_TIMEOUT_S", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Upload over MAX_UPLOAD_MB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a document type accepted here", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The Idempotency-Key was used for other bytes", body = Problem, content_type = "application/problem+json"),

@@ -43,6 +43,9 @@ pub enum ApiError {
     /// The client stopped sending its upload (`BODY_READ_TIMEOUT_S`).
     #[error("the upload stalled: nothing arrived for {secs} s")]
     SlowBody { secs: f64 },
+    /// The upload kept trickling in but was not complete within `REQUEST_TIMEOUT_S`.
+    #[error("the upload was not complete within REQUEST_TIMEOUT_S ({secs} s)")]
+    UploadTooSlow { secs: f64 },
     /// The pipeline failed: its kind decides the status, its own code goes in the body.
     #[error("{message}")]
     Pipeline {
@@ -80,7 +83,9 @@ impl ApiError {
             ApiError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::SlowBody { .. } | ApiError::UploadTooSlow { .. } => {
+                StatusCode::REQUEST_TIMEOUT
+            }
             ApiError::Pipeline { kind, .. } => match kind {
                 ErrorKind::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
@@ -116,7 +121,7 @@ impl ApiError {
             ApiError::QueueFull { .. } => "queue_full",
             ApiError::NotReady => "not_ready",
             ApiError::Deadline { .. } => "deadline_exceeded",
-            ApiError::SlowBody { .. } => "request_timeout",
+            ApiError::SlowBody { .. } | ApiError::UploadTooSlow { .. } => "request_timeout",
             ApiError::Pipeline { code, .. } => code,
             ApiError::ModelsFailed(_) => "models_failed",
             ApiError::NotFound(_) => "not_found",
@@ -240,7 +245,7 @@ mod tests {
 
     #[test]
     fn each_failure_has_its_status_and_code() {
-        let table: [(ApiError, u16, &str); 7] = [
+        let table: [(ApiError, u16, &str); 9] = [
             (ApiError::BadRequest("x".into()), 400, "malformed_request"),
             (ApiError::Unauthorized("x".into()), 401, "unauthorized"),
             (ApiError::TooLarge { limit_mb: 1 }, 413, "file_too_large"),
@@ -254,6 +259,12 @@ mod tests {
             (ApiError::QueueFull { waiting: 3 }, 429, "queue_full"),
             (ApiError::NotReady, 503, "not_ready"),
             (ApiError::Deadline { secs: 1.0 }, 504, "deadline_exceeded"),
+            (ApiError::SlowBody { secs: 1.0 }, 408, "request_timeout"),
+            (
+                ApiError::UploadTooSlow { secs: 1.0 },
+                408,
+                "request_timeout",
+            ),
         ];
         for (e, status, code) in table {
             assert_eq!(e.status().as_u16(), status, "{e}");

@@ -449,7 +449,7 @@ pub(super) fn resolve(st: &AppState, q: &ExtractQuery, fresh: bool) -> Result<Re
         (status = 200, description = "The fields, their evidence, warnings and meta", body = ExtractResponse),
         (status = 400, description = "Malformed request (no file, bad option, unknown backend)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The upload stalled (nothing for BODY_READ_TIMEOUT_S)", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The upload stalled (nothing for BODY_READ_TIMEOUT_S) or was not complete within REQUEST_TIMEOUT_S", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Upload over MAX_UPLOAD_MB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a PDF, JPEG, PNG, TIFF, WebP or CII/UBL e-invoice XML, or a type not allowed here", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unreadable document (corrupt, encrypted, too many pages or pixels; e-invoice XML malformed, with a DTD, or missing with embedded_invoice=only)", body = Problem, content_type = "application/problem+json"),
@@ -492,7 +492,7 @@ async fn extract(
         (status = 200, description = "One item per file, in request order; a failed file carries its problem", body = BatchResponse),
         (status = 400, description = "Malformed request (no files, too many files)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The upload stalled (nothing for BODY_READ_TIMEOUT_S)", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The upload stalled (nothing for BODY_READ_TIMEOUT_S) or was not complete within REQUEST_TIMEOUT_S", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Upload over MAX_UPLOAD_MB", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Models loading", body = Problem, content_type = "application/problem+json"),
     ),
@@ -602,15 +602,21 @@ pub(super) async fn form_of(
                 e.body_text()
             ))
         })?;
-    read_form(
+    // A pause ends the upload after BODY_READ_TIMEOUT_S; one that trickles without pausing
+    // ends when the request's own time is up.
+    let read = read_form(
         mp,
         file_names,
         max_files,
         s.max_upload_bytes,
         s.max_upload_mb(),
         s.body_read_timeout,
-    )
-    .await
+    );
+    tokio::time::timeout(s.request_timeout, read)
+        .await
+        .unwrap_or(Err(ApiError::UploadTooSlow {
+            secs: s.request_timeout.as_secs_f64(),
+        }))
 }
 
 /// What the document is, when this server accepts its kind.
