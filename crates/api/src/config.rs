@@ -459,7 +459,8 @@ pub struct ServeArgs {
     #[arg(long, env = "QUEUE_SIZE", default_value_t = 64)]
     pub queue_size: usize,
 
-    /// Seconds a request may take, waiting included; over it the answer is 504.
+    /// Seconds a request may take, its upload and waiting included; over it the answer is 504
+    /// (408 while the upload is still arriving).
     #[arg(long, env = "REQUEST_TIMEOUT_S", default_value_t = 120.0)]
     pub request_timeout: f64,
 
@@ -500,7 +501,7 @@ pub struct ServeArgs {
     pub header_read_timeout: f64,
 
     /// Seconds an upload may pause (no bytes arriving) before it is answered with 408
-    /// `request_timeout`: a trickling client cannot hold its connection indefinitely.
+    /// `request_timeout`; one that trickles without pausing ends at REQUEST_TIMEOUT_S.
     #[arg(long, env = "BODY_READ_TIMEOUT_S", default_value_t = 30.0)]
     pub body_read_timeout: f64,
 
