@@ -283,22 +283,30 @@ fn idle_and_trickling_connections_are_closed_and_do_not_starve_the_server() {
     }
 }
 
+/// A connection that has sent the head of an upload promising 100 000 bytes, up to the start
+/// of the file's bytes.
+fn upload_head(server: &common::Server) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = server.base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connects");
+    let head = format!(
+        "POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; \
+         boundary={BOUNDARY}\r\nContent-Length: 100000\r\n\r\n--{BOUNDARY}\r\n\
+         Content-Disposition: form-data; name=\"file\"; filename=\"r.png\"\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).expect("writes the head");
+    s
+}
+
 #[test]
 fn an_upload_that_stalls_gets_a_408_not_a_held_connection() {
     use std::io::{Read, Write};
-    use std::net::TcpStream;
     use std::time::{Duration, Instant};
 
     let server = common::start(&["--body-read-timeout", "1"], &[]);
     common::wait_ready(&server);
-    let addr = server.base.trim_start_matches("http://").to_string();
-    let mut s = TcpStream::connect(&addr).expect("connects");
-    let head = format!(
-        "POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; \
-         boundary={BOUNDARY}\r\nContent-Length: 100000\r\n\r\n--{BOUNDARY}\r\n\
-         Content-Disposition: form-data; name=\"file\"; filename=\"r.png\"\r\n\r\nPNG header then nothing"
-    );
-    s.write_all(head.as_bytes()).expect("writes");
+    let mut s = upload_head(&server);
+    s.write_all(b"PNG header then nothing").expect("writes");
     // Then nothing: the rest of the 100000 bytes never comes.
     let t = Instant::now();
     s.set_read_timeout(Some(Duration::from_secs(20)))
@@ -314,19 +322,11 @@ fn an_upload_that_stalls_gets_a_408_not_a_held_connection() {
 #[test]
 fn an_upload_that_trickles_without_pausing_ends_at_the_request_timeout() {
     use std::io::{Read, Write};
-    use std::net::TcpStream;
     use std::time::{Duration, Instant};
 
     let server = common::start(&["--body-read-timeout", "2", "--request-timeout", "3"], &[]);
     common::wait_ready(&server);
-    let addr = server.base.trim_start_matches("http://").to_string();
-    let mut s = TcpStream::connect(&addr).expect("connects");
-    let head = format!(
-        "POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; \
-         boundary={BOUNDARY}\r\nContent-Length: 100000\r\n\r\n--{BOUNDARY}\r\n\
-         Content-Disposition: form-data; name=\"file\"; filename=\"r.png\"\r\n\r\n"
-    );
-    s.write_all(head.as_bytes()).expect("writes");
+    let mut s = upload_head(&server);
     // A byte every 300 ms: never a pause of BODY_READ_TIMEOUT_S, never the whole body.
     let mut reader = s.try_clone().expect("clone");
     let t = Instant::now();
