@@ -1,7 +1,8 @@
 //! The load client of `scripts/soak`: `--clients` clients POST one document to
 //! `/v1/extract` over and over for `--seconds`, and every answer is checked — its status among
 //! `--allow`, a 200 a JSON answer with `data` and `meta.request_id`, anything else a
-//! problem+json body whose `status` is the HTTP status and which has a `code`.
+//! problem+json body whose `status` is the HTTP status and which has a `code`. A client told
+//! 429 waits its `Retry-After`, as the API asks (`--ignore-retry-after`: it sends again at once).
 //!
 //! ```text
 //! cargo run --release --example soak -- --url http://127.0.0.1:8000 --file samples/x.png \
@@ -39,6 +40,10 @@ struct Args {
     /// The statuses that may come back.
     #[arg(long, value_delimiter = ',', default_value = "200,429,504")]
     allow: Vec<u16>,
+    /// Send again at once after a 429 instead of waiting its `Retry-After`, as a client that
+    /// ignores it would.
+    #[arg(long)]
+    ignore_retry_after: bool,
     /// A client gives up on one request after this long (a transport error).
     #[arg(long, default_value_t = 300.0)]
     timeout_s: f64,
@@ -105,6 +110,7 @@ async fn one_client(
     body: Bytes,
     content_type: String,
     fresh: bool,
+    wait_when_told: bool,
     until: Instant,
 ) -> Tally {
     let mut t = Tally::default();
@@ -120,19 +126,22 @@ async fn one_client(
         let answer = match req.send().await {
             Ok(r) => {
                 let status = r.status().as_u16();
-                let ct = r
-                    .headers()
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                r.bytes().await.map(|b| (status, ct, b))
+                let header = |name| {
+                    r.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let ct = header(reqwest::header::CONTENT_TYPE);
+                let retry_after = header(reqwest::header::RETRY_AFTER).parse::<u64>().ok();
+                r.bytes().await.map(|b| (status, ct, retry_after, b))
             }
             Err(e) => Err(e),
         };
         let ms = started.elapsed().as_secs_f64() * 1e3;
         match answer {
-            Ok((status, ct, b)) => {
+            Ok((status, ct, retry_after, b)) => {
                 *t.statuses.entry(status).or_default() += 1;
                 t.latency_ms.push(ms);
                 if status == 200 {
@@ -141,6 +150,10 @@ async fn one_client(
                 if let Err(why) = check(status, &ct, &b) {
                     t.malformed += 1;
                     t.first_malformed.get_or_insert(why);
+                }
+                if let Some(secs) = retry_after.filter(|_| wait_when_told && status == 429) {
+                    let wake = (Instant::now() + Duration::from_secs(secs)).min(until);
+                    tokio::time::sleep_until(wake.into()).await;
                 }
             }
             Err(e) => {
@@ -197,6 +210,7 @@ async fn main() -> anyhow::Result<()> {
                 body.clone(),
                 content_type.clone(),
                 args.fresh,
+                !args.ignore_retry_after,
                 until,
             ))
         })
@@ -219,6 +233,7 @@ async fn main() -> anyhow::Result<()> {
         "clients": args.clients,
         "seconds": (elapsed * 10.0).round() / 10.0,
         "fresh": args.fresh,
+        "retry_after_honoured": !args.ignore_retry_after,
         "requests": requests,
         "rps": (requests as f64 / elapsed * 10.0).round() / 10.0,
         "status": all.statuses.iter().map(|(s, n)| (s.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
