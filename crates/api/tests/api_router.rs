@@ -416,6 +416,31 @@ async fn a_full_queue_answers_429_and_a_deadline_504() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_request_its_deadline_cannot_cover_is_answered_without_being_read() {
+    let png = sample("receipt-kedai-runcit.png");
+    let upload = || post("/v1/extract", multipart(&[("file", Some("r.png"), &png)]));
+    // As if every document had lately taken a minute to read: 5 s cannot cover one.
+    let st = ready(&["--request-timeout", "5"]);
+    assert_eq!(st.typical_read(), None, "nothing read yet");
+    st.note_read(Duration::from_secs(60));
+    let (s, h, v) = send(&st, upload()).await;
+    assert_eq!(s, StatusCode::GATEWAY_TIMEOUT, "{v}");
+    assert_problem(&h, &v, 504, "deadline_exceeded");
+    assert_eq!(
+        st.typical_read(),
+        Some(Duration::from_secs(60)),
+        "the document was not read"
+    );
+    // With time enough it is read, and its read counts into the average.
+    let st = ready(&["--request-timeout", "120"]);
+    st.note_read(Duration::from_secs(60));
+    let (s, _, v) = send(&st, upload()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let typical = st.typical_read().expect("an average");
+    assert!(typical < Duration::from_secs(60), "{typical:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_batch_answers_every_file_in_order_and_one_bad_file_fails_alone() {
     let st = ready(&[]);
     let png = sample("receipt-kedai-runcit.png");

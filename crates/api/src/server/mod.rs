@@ -2,7 +2,9 @@
 //!
 //! The listener opens before the models load; `/ping` and `/readyz` show the loading state.
 //! OCR runs on blocking threads under a semaphore of `OCR_CONCURRENCY` slots with a bounded
-//! queue in front of it; every request has a deadline.
+//! queue in front of it; every request has a deadline, and one that reaches its slot with less
+//! time left than a document's read has lately taken is answered 504 at once instead of being
+//! read to no use.
 
 pub mod dto;
 mod job_routes;
@@ -14,7 +16,7 @@ mod upload;
 mod worker;
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -170,6 +172,8 @@ struct Inner {
     failed: OnceLock<String>,
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
+    /// How long a document's read (decode + OCR) has lately taken, in µs (0: none read yet).
+    typical_read_us: AtomicU64,
     cache: Option<Mutex<LruCache<[u8; 32], Arc<ExtractOutput>>>>,
     metrics: metrics::Metrics,
     started: Instant,
@@ -192,6 +196,7 @@ impl AppState {
             pipeline: OnceLock::new(),
             failed: OnceLock::new(),
             waiting: AtomicUsize::new(0),
+            typical_read_us: AtomicU64::new(0),
             cache,
             metrics: metrics::Metrics::new(),
             started: Instant::now(),
@@ -266,6 +271,26 @@ impl AppState {
         if let Some(Ok(mut c)) = self.0.cache.as_ref().map(|c| c.lock()) {
             c.put(key, out);
         }
+    }
+
+    /// How long a document's read has lately taken (a moving average that weighs the last
+    /// read by a fifth), once one has been read.
+    pub fn typical_read(&self) -> Option<Duration> {
+        match self.0.typical_read_us.load(Ordering::Relaxed) {
+            0 => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+
+    /// Counts one document's read into [`AppState::typical_read`].
+    pub fn note_read(&self, took: Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+        let _ = self
+            .0
+            .typical_read_us
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(if old == 0 { us } else { (old * 4 + us) / 5 })
+            });
     }
 }
 

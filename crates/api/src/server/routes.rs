@@ -668,11 +668,15 @@ pub(super) async fn process(
         ));
     }
     let secs = st.settings().request_timeout.as_secs_f64();
-    let run = run_pipeline(st, pipeline, kind, upload, opts.req.clone());
+    let run = run_pipeline(st, pipeline, kind, upload, opts.req.clone(), deadline);
     let out = match tokio::time::timeout_at(deadline, run).await {
         Err(_) => {
             st.metrics().document("failed");
             return Err(ApiError::Deadline { secs });
+        }
+        Ok(Err(e @ ApiError::Deadline { .. })) => {
+            st.metrics().document("failed");
+            return Err(e);
         }
         Ok(Err(e)) => {
             let outcome = if e.status().is_client_error() {
@@ -719,13 +723,16 @@ pub(super) async fn process(
 }
 
 /// Waits for an OCR slot (or refuses when the queue is full), runs the pipeline's read phase
-/// on a blocking thread holding the slot, then its KIE phase on another blocking thread.
+/// on a blocking thread holding the slot, then its KIE phase on another blocking thread. A
+/// request that gets its slot with less time left before `deadline` than a read has lately
+/// taken is answered 504 at once: reading it would only take the slot from one that can finish.
 async fn run_pipeline(
     st: &AppState,
     pipeline: Arc<crate::pipeline::Pipeline>,
     kind: DocumentKind,
     upload: Upload,
     req: ExtractRequest,
+    deadline: tokio::time::Instant,
 ) -> Result<ExtractOutput, ApiError> {
     let slots = st.0.slots.clone();
     let permit = match slots.clone().try_acquire_owned() {
@@ -743,16 +750,25 @@ async fn run_pipeline(
                 .map_err(|_| ApiError::Internal("the OCR semaphore was closed".into()))?
         }
     };
+    if let Some(typical) = st.typical_read()
+        && tokio::time::Instant::now() + typical > deadline
+    {
+        return Err(ApiError::Deadline {
+            secs: st.settings().request_timeout.as_secs_f64(),
+        });
+    }
     let req = Arc::new(req);
     let (p, r) = (pipeline.clone(), req.clone());
-    let read = tokio::task::spawn_blocking(move || {
+    let (read, took) = tokio::task::spawn_blocking(move || {
+        let t0 = std::time::Instant::now();
         let read = p.read(kind, &upload.bytes, &r);
         drop(permit);
-        read
+        (read, t0.elapsed())
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("OCR task failed: {e}")))?
-    .map_err(ApiError::from)?;
+    .map_err(|e| ApiError::Internal(format!("OCR task failed: {e}")))?;
+    let read = read.map_err(ApiError::from)?;
+    st.note_read(took);
     tokio::task::spawn_blocking(move || pipeline.kie(read, &req))
         .await
         .map_err(|e| ApiError::Internal(format!("KIE task failed: {e}")))?
