@@ -670,13 +670,10 @@ pub(super) async fn process(
     let secs = st.settings().request_timeout.as_secs_f64();
     let run = run_pipeline(st, pipeline, kind, upload, opts.req.clone(), deadline);
     let out = match tokio::time::timeout_at(deadline, run).await {
-        Err(_) => {
+        // Out of time while waiting or reading, or refused at its slot for want of it.
+        Err(_) | Ok(Err(ApiError::Deadline { .. })) => {
             st.metrics().document("failed");
             return Err(ApiError::Deadline { secs });
-        }
-        Ok(Err(e @ ApiError::Deadline { .. })) => {
-            st.metrics().document("failed");
-            return Err(e);
         }
         Ok(Err(e)) => {
             let outcome = if e.status().is_client_error() {
